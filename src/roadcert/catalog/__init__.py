@@ -1,0 +1,1 @@
+"""The nine certificate types, their face items and the code tables."""

@@ -1,0 +1,1 @@
+"""E-cert issuance, versions, lifecycle and data quality."""

@@ -1,0 +1,1 @@
+"""Identifiers, codecs and other pure rules: no I/O."""

@@ -1,0 +1,1 @@
+"""Faces of e-certs: PDF, PNG, QR and seal pictures."""

@@ -1,0 +1,1 @@
+"""Payload codec and verification of e-certs."""
