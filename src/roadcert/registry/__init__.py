@@ -1,1 +1,1 @@
-"""The road-transport ledger (运政台账): authorities, operators, licences, vehicles, practitioners."""
+"""The ledger (运政台账): authorities, operators, licences, vehicles, practitioners."""

@@ -1,0 +1,247 @@
+"""Build an e-cert's face items and GB/T 36903 metadata from ledger records.
+
+Pure functions: one face description per certificate type lives in the catalogue; this module
+only fills values. Dates are ISO strings, photos their SM3 digest (the picture is kept apart).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from roadcert.catalog import codes
+from roadcert.catalog.types import CertificateType
+from roadcert.registry.models import (
+    Authority,
+    EntryKind,
+    Licence,
+    Operator,
+    Practitioner,
+    Qualification,
+    Vehicle,
+)
+
+
+@dataclass(frozen=True)
+class Holder:
+    """持证主体: name, code and GB/T 36903 code type."""
+
+    name: str
+    code: str
+    code_type: str
+
+
+@dataclass(frozen=True)
+class Content:
+    """Everything that goes into one e-cert version before its identifier is fixed."""
+
+    cert_type: CertificateType
+    number: str
+    holder: Holder
+    valid_from: date
+    valid_until: date
+    face: dict[str, Any]
+
+
+def label(table: type[codes.CodeEnum], code: str | None) -> str:
+    """The Chinese label of a code, or the code itself when it is not in the table."""
+    if code is None:
+        return ""
+    try:
+        return table.from_code(code).label
+    except ValueError:
+        return code
+
+
+def scope_text(scopes: Sequence[str]) -> str:
+    """经营范围 as printed: labels joined with the Chinese comma."""
+    return "，".join(label(codes.BusinessScope, s) for s in scopes)
+
+
+def _classes(scopes: Sequence[str], radioactive: bool) -> str:
+    out = []
+    for code in scopes:
+        try:
+            scope = codes.BusinessScope.from_code(code)
+        except ValueError:
+            continue
+        goods_class = scope.dangerous_goods_class()
+        if goods_class and scope.is_radioactive == radioactive:
+            out.append(goods_class)
+    return "、".join(dict.fromkeys(out))
+
+
+def _operator_holder(operator: Operator) -> Holder:
+    return Holder(operator.name, operator.uscc or "", codes.HolderCodeType.from_code("001").value)
+
+
+def licence_content(
+    cert_type: CertificateType, licence: Licence, operator: Operator, authority: Authority
+) -> Content:
+    """Face of one of the four 经营许可证 types."""
+    face: dict[str, Any] = {
+        "operator_name": operator.name,
+        "address": operator.address,
+        "business_scope": scope_text(licence.business_scopes),
+        "authority": authority.name,
+        "valid_from": licence.valid_from.isoformat(),
+        "valid_until": licence.valid_until.isoformat(),
+        "issue_date": licence.issue_date.isoformat(),
+    }
+    keys = {item.key for item in cert_type.face}
+    if "dangerous_goods_classes" in keys:
+        face["dangerous_goods_classes"] = _classes(licence.business_scopes, radioactive=False)
+    if "radioactive_classes" in keys:
+        face["radioactive_classes"] = _classes(licence.business_scopes, radioactive=True) or "7类"
+    return Content(
+        cert_type,
+        licence.number,
+        _operator_holder(operator),
+        licence.valid_from,
+        licence.valid_until,
+        _ordered(cert_type, face),
+    )
+
+
+def plate_text(plate: str, color: str) -> str:
+    """车牌号码 as printed: the plate with its colour, e.g. 吉A12345（黄色）."""
+    return f"{plate}（{label(codes.PlateColor, color)}）"
+
+
+def seats_tonnage_text(seats: int | None, tonnage_kg: int | None) -> str:
+    """吨(座)位 as printed: seats for buses, tonnes for lorries."""
+    parts = []
+    if seats:
+        parts.append(f"{seats}座")
+    if tonnage_kg:
+        parts.append(f"{tonnage_kg / 1000:g}吨")
+    return "/".join(parts)
+
+
+def transport_content(
+    cert_type: CertificateType,
+    vehicle: Vehicle,
+    operator: Operator,
+    licence: Licence | None,
+    authority: Authority,
+    photo_sm3: str | None,
+) -> Content:
+    """Face of a 道路运输证 or 网络预约出租汽车运输证."""
+    type_label = label(codes.VehicleType, vehicle.vehicle_type)
+    values: dict[str, Any] = {
+        "operator_name": operator.name,
+        "owner_name": operator.name,
+        "address": operator.address,
+        "plate": plate_text(vehicle.plate, vehicle.plate_color),
+        "licence_number": licence.number if licence else "",
+        "vehicle_type": f"{vehicle.brand_model}（{type_label}）"
+        if vehicle.brand_model
+        else type_label,
+        "seats_tonnage": seats_tonnage_text(vehicle.seats, vehicle.tonnage_kg),
+        "business_scope": scope_text(vehicle.business_scopes),
+        "dimensions": f"{vehicle.length_mm}×{vehicle.width_mm}×{vehicle.height_mm}mm",
+        "issue_date": vehicle.issue_date.isoformat(),
+        "valid_from": vehicle.valid_from.isoformat(),
+        "valid_until": vehicle.valid_until.isoformat(),
+        "authority": authority.name,
+        "review_valid_until": vehicle.review_valid_until.isoformat()
+        if vehicle.review_valid_until
+        else "",
+        "technical_grade": label(codes.TechnicalGrade, vehicle.technical_grade),
+        "vehicle_photo": photo_sm3 or "",
+    }
+    return Content(
+        cert_type,
+        vehicle.transport_number,
+        _operator_holder(operator),
+        vehicle.valid_from,
+        vehicle.valid_until,
+        _ordered(cert_type, values),
+    )
+
+
+def qualification_content(
+    cert_type: CertificateType,
+    person: Practitioner,
+    qualifications: Sequence[Qualification],
+    authority: Authority,
+    photo_sm3: str | None,
+) -> Content:
+    """Face of one of the three 从业资格证 types, carrying the categories it covers."""
+    valid_from = min(q.valid_from for q in qualifications)
+    valid_until = max(q.valid_until for q in qualifications)
+    values: dict[str, Any] = {
+        "name": person.name,
+        "sex": label(codes.Sex, person.sex),
+        "birth_date": person.birth_date.isoformat(),
+        "nationality": person.nationality,
+        "address": person.address,
+        "number": person.certificate_number,
+        "driving_class": person.driving_class or "",
+        "categories": [
+            {
+                "code": q.category,
+                "label": label(codes.QualificationCategory, q.category),
+                "valid_from": q.valid_from.isoformat(),
+                "valid_until": q.valid_until.isoformat(),
+            }
+            for q in sorted(qualifications, key=lambda q: q.category)
+        ],
+        "valid_from": valid_from.isoformat(),
+        "valid_until": valid_until.isoformat(),
+        "authority": authority.name,
+        "continuing_education": _entries(person, EntryKind.CONTINUING_EDUCATION),
+        "integrity_assessment": _entries(person, EntryKind.INTEGRITY_ASSESSMENT),
+        "person_photo": photo_sm3 or "",
+    }
+    holder = Holder(person.name, person.id_number, person.id_type)
+    return Content(
+        cert_type,
+        person.certificate_number,
+        holder,
+        valid_from,
+        valid_until,
+        _ordered(cert_type, values),
+    )
+
+
+def _entries(person: Practitioner, kind: EntryKind) -> str:
+    # The face has room for a few lines: the newest three entries, oldest first.
+    entries = [e for e in person.entries if e.kind == kind][-3:]
+    return "；".join(f"{e.entry_date.isoformat()} {e.text}" for e in entries)
+
+
+def _ordered(cert_type: CertificateType, values: dict[str, Any]) -> dict[str, Any]:
+    return {item.key: values.get(item.key, "") for item in cert_type.face}
+
+
+def metadata(
+    content: Content, identifier: str, authority: Authority, issue_date: date
+) -> dict[str, str]:
+    """The GB/T 36903 core metadata items (ZZ*, CZZT*) of one version."""
+    return {
+        "ZZMC": content.cert_type.name,
+        "ZZLXDM": content.cert_type.type_code,
+        "ZZBH": content.number,
+        "ZZBS": identifier,
+        "ZZBFJG": authority.name,
+        "ZZBFJGDM": authority.uscc,
+        "ZZBFRQ": issue_date.isoformat(),
+        "CZZT": content.holder.name,
+        "CZZTDM": content.holder.code,
+        "CZZTDMLXDM": content.holder.code_type,
+        "ZZYXQQSRQ": content.valid_from.isoformat(),
+        "ZZYXQJZRQ": content.valid_until.isoformat(),
+    }
+
+
+def signed_document(
+    meta: dict[str, str], cert_type: CertificateType, face: dict[str, Any]
+) -> dict[str, Any]:
+    """What is signed: metadata items plus face items under their KZ_* extension names."""
+    document: dict[str, Any] = dict(meta)
+    for item in cert_type.face:
+        document[item.ext_code] = face[item.key]
+    return document

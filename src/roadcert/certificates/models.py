@@ -1,0 +1,119 @@
+"""E-cert records: every signed version, with the exact bytes that were signed."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from roadcert.db import Base, UTCDateTime, utcnow
+
+
+class EcertStatus(StrEnum):
+    """Internal e-cert states; ``mot_code`` maps each onto the MOT status codes."""
+
+    VALID = "valid"  # 有效
+    SUPERSEDED = "superseded"  # 已换发: a newer version replaced it
+    EXPIRED = "expired"  # 已过期
+    REVOKED = "revoked"  # 注销/吊销
+    SUSPENDED = "suspended"  # 暂停
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the state."""
+        return _STATUS_LABELS[self]
+
+    @property
+    def mot_code(self) -> str:
+        """The MOT e-cert status code: 10 有效, 01 已换发, 02 已过期, 09 其他."""
+        return {
+            EcertStatus.VALID: "10",
+            EcertStatus.SUPERSEDED: "01",
+            EcertStatus.EXPIRED: "02",
+        }.get(self, "09")
+
+
+_STATUS_LABELS = {
+    EcertStatus.VALID: "有效",
+    EcertStatus.SUPERSEDED: "无效（已换发）",
+    EcertStatus.EXPIRED: "无效（已过期）",
+    EcertStatus.REVOKED: "无效（已注销）",
+    EcertStatus.SUSPENDED: "无效（暂停）",
+}
+
+
+class Operation(StrEnum):
+    """Business operations (业务) that produce an e-cert effect (seed 000 §二, seed 002 §6)."""
+
+    NEW = "new"  # 新增
+    CHANGE = "change"  # 变更
+    REISSUE = "reissue"  # 补证
+    RENEW = "renew"  # 换证
+    CANCEL = "cancel"  # 注销
+    REVIEW = "review"  # 审验/年审
+    INTEGRITY = "integrity"  # 诚信考核签注
+
+    @property
+    def label(self) -> str:
+        """Chinese name of the operation."""
+        return {
+            "new": "新增",
+            "change": "变更",
+            "reissue": "补证",
+            "renew": "换证",
+            "cancel": "注销",
+            "review": "审验",
+            "integrity": "诚信考核签注",
+        }[self.value]
+
+
+class SourceKind(StrEnum):
+    """The ledger record an e-cert is made from."""
+
+    LICENCE = "licence"
+    VEHICLE = "vehicle"
+    PRACTITIONER = "practitioner"
+
+
+class Ecert(Base):
+    """One signed version of an e-cert. Never edited after signing except for its status."""
+
+    __tablename__ = "ecert"
+    __table_args__ = (
+        UniqueConstraint("serial", "version"),
+        Index("ix_ecert_source", "source_kind", "source_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(120), unique=True)  # GB/T 36904 证照标识
+    type_code: Mapped[str] = mapped_column(String(21), index=True)
+    serial: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    source_kind: Mapped[str] = mapped_column(String(15))
+    source_id: Mapped[int] = mapped_column(Integer)
+    # Set only on the current version: a unique key that makes a second current version of
+    # the same certificate impossible, whatever the code above the database does.
+    current_key: Mapped[str | None] = mapped_column(String(60), unique=True)
+    number: Mapped[str] = mapped_column(String(60))  # ZZBH 证照编号
+    holder_name: Mapped[str] = mapped_column(String(200))
+    holder_code: Mapped[str] = mapped_column(String(30), index=True)
+    holder_code_type: Mapped[str] = mapped_column(String(3))
+    issue_date: Mapped[date] = mapped_column(Date)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=EcertStatus.VALID, index=True)
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    status_reason: Mapped[str | None] = mapped_column(String(200))
+    operation: Mapped[str] = mapped_column(String(12))
+    metadata_items: Mapped[dict[str, Any]] = mapped_column(JSON)
+    face: Mapped[dict[str, Any]] = mapped_column(JSON)
+    signed_data: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+    signing_key_id: Mapped[int] = mapped_column(ForeignKey("key_record.id"))
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("ecert.id"))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

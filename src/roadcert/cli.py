@@ -1,0 +1,443 @@
+"""The ``roadcert`` command line (DESIGN.md §8). Commands commit; services never do."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+from pydantic import BaseModel, ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from roadcert import present
+from roadcert.certificates.models import EcertStatus, Operation
+from roadcert.config import get_settings
+from roadcert.crypto.errors import CryptoError
+from roadcert.errors import BadInput, RoadcertError
+from roadcert.registry import schemas
+from roadcert.registry.models import EntryKind
+from roadcert.runtime import Runtime, Services
+
+app = typer.Typer(
+    help="roadcert：道路运输电子证照（台账、制发、查验）",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+ecert_app = typer.Typer(help="电子证照：列表、详情", no_args_is_help=True)
+keys_app = typer.Typer(help="密钥与证书：导出、轮换、撤回", no_args_is_help=True)
+ledger_app = typer.Typer(help="台账：录入记录、办理业务", no_args_is_help=True)
+app.add_typer(ecert_app, name="ecert")
+app.add_typer(keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: str = "error", exit_code: int = 1) -> NoReturn:
+    """Print a refusal as ``错误 [code]: message`` on stderr and exit."""
+    err.print(f"[bold red]错误[/] [{code}]: {message}", highlight=False)
+    raise typer.Exit(exit_code)
+
+
+@contextmanager
+def unit_of_work(actor: str = "cli") -> Iterator[Services]:
+    """Run a command's work in one transaction, turning refusals into clean messages."""
+    try:
+        runtime = Runtime.from_settings()
+    except ValidationError as exc:
+        fail(str(exc.errors()[0].get("msg")), "configuration", 2)
+    try:
+        with runtime.unit_of_work(actor) as services:
+            yield services
+    except RoadcertError as exc:
+        fail(exc.message, exc.code, 2 if exc.status < 500 else 1)
+    except CryptoError as exc:
+        fail(exc.message, exc.code, 1)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first.get("loc", ()))
+        fail(f"输入不符合要求：{field} — {first.get('msg')}", "bad_input", 2)
+    finally:
+        runtime.engine.dispose()
+
+
+def echo_json(data: Any) -> None:
+    """Print JSON (UTF-8, not ASCII-escaped) on stdout."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# -- setup -----------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """创建或升级数据库结构（不创建密钥）。"""
+    from roadcert.migrate import upgrade
+
+    upgrade(get_settings().resolved_database_url)
+    out.print("数据库已是最新结构")
+
+
+@app.command()
+def init() -> None:
+    """创建或升级数据库，并在缺失时创建密钥体系（根 CA → 省级 CA）。"""
+    from roadcert.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    with unit_of_work() as svc:
+        root, province = svc.keys.ensure_hierarchy()
+    out.print(f"数据库：{settings.resolved_database_url}")
+    out.print(f"根证书 key_id={root.key_id}；省级 CA key_id={province.key_id}")
+
+
+@app.command()
+def demo(
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="只建演示数据，不启动服务")] = False,
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="监听端口")] = 8000,
+    operators: Annotated[int, typer.Option(help="演示业户数量")] = 120,
+    practitioners: Annotated[int, typer.Option(help="演示从业人员数量")] = 300,
+    seed: Annotated[int, typer.Option(help="随机种子（同一种子得到同一省份）")] = 2020,
+) -> None:
+    """建立演示省份（吉林）并制发全部电子证照，然后启动服务。"""
+    from roadcert import demo as demo_module
+    from roadcert.migrate import upgrade
+
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.resolved_database_url)
+    with unit_of_work("demo") as svc:
+        report = demo_module.build(
+            svc, operators=operators, practitioners=practitioners, seed=seed, progress=out
+        )
+    for line in report.lines():
+        out.print(line)
+    if not no_serve:
+        serve(host, port)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="监听端口")] = 8000,
+) -> None:
+    """启动网页与 JSON 接口（默认 127.0.0.1:8000）。"""
+    import uvicorn
+
+    from roadcert.app import create_app
+
+    out.print(f"roadcert 服务：http://{host}:{port}/  接口文档：http://{host}:{port}/docs")
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+# -- e-certs ---------------------------------------------------------------------------------
+
+
+@ecert_app.command("list")
+def ecert_list(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON 数组")] = False,
+    type_code: Annotated[
+        str | None, typer.Option("--type", help="证照类型代码（21 位）或后 3 位")
+    ] = None,
+    status: Annotated[EcertStatus | None, typer.Option(help="状态")] = None,
+    limit: Annotated[int | None, typer.Option(help="最多列出条数")] = None,
+) -> None:
+    """列出电子证照。"""
+    from roadcert.catalog.types import CATALOGUE, by_suffix
+
+    if type_code and len(type_code) == 3:
+        type_code = by_suffix(type_code).type_code
+    if type_code and type_code not in CATALOGUE:
+        fail(f"未知的证照类型代码 {type_code}", "ecert.type_code", 2)
+    with unit_of_work() as svc:
+        rows = svc.issuance.repo.search(type_code=type_code, status=status, limit=limit)
+        items = [
+            present.ecert_summary(e) | {"status": str(svc.issuance.effective_status(e))}
+            for e in rows
+        ]
+    if as_json:
+        echo_json(items)
+        return
+    table = Table("证照标识", "证照名称", "版本", "状态", "持证主体", "有效期至")
+    for item in items:
+        table.add_row(
+            item["identifier"],
+            CATALOGUE[item["type_code"]].name,
+            f"{item['version']:03d}",
+            EcertStatus(item["status"]).label,
+            item["holder_name"],
+            item["valid_until"],
+        )
+    out.print(table)
+    out.print(f"共 {len(items)} 条")
+
+
+@ecert_app.command("show")
+def ecert_show(
+    ref: Annotated[str, typer.Argument(help="证照标识或编号 id")],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """显示一张电子证照：元数据、照面、签名与证书链。"""
+    with unit_of_work() as svc:
+        data = svc.issuance.describe(svc.issuance.get(ref))
+    if as_json:
+        echo_json(data)
+        return
+    out.print(f"[bold]{data['type_name']}[/]  {data['number']}")
+    out.print(
+        f"证照标识：{data['identifier']}  版本 {data['version']:03d}  状态：{data['status_label']}"
+    )
+    for item in data["face"]:
+        value = item["value"]
+        if isinstance(value, list):
+            value = "；".join(
+                f"{c['label']}（{c['valid_from']}至{c['valid_until']}）" for c in value
+            )
+        out.print(f"  {item['label']}：{value}")
+    out.print(f"签名：{data['signature']['alg']}  签名密钥 {data['signature']['key_id']}")
+
+
+@ecert_app.command("expire")
+def ecert_expire() -> None:
+    """把有效期已届满的电子证照置为“已过期”（每日运行）。"""
+    with unit_of_work() as svc:
+        count = svc.issuance.expire_due()
+    out.print(f"置为已过期：{count} 张")
+
+
+# -- keys ------------------------------------------------------------------------------------
+
+
+@keys_app.command("export")
+def keys_export() -> None:
+    """把所有受信任证书（根、省级 CA、各机关签名证书）以 PEM 输出到标准输出。"""
+    from roadcert.crypto import x509
+
+    with unit_of_work() as svc:
+        records = svc.keys.trusted()
+        pem = "".join(x509.to_pem(k.certificate) for k in records)
+    if not records:
+        fail("尚无密钥：请先运行 roadcert init", "keys.none", 1)
+    sys.stdout.write(pem)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """列出密钥体系中的全部密钥与状态。"""
+    with unit_of_work() as svc:
+        table = Table("id", "角色", "机关", "key_id", "状态", "有效期至")
+        for k in svc.keys.all():
+            table.add_row(
+                str(k.id),
+                k.role,
+                str(k.authority_id or ""),
+                k.key_id,
+                k.state,
+                k.not_after.date().isoformat(),
+            )
+    out.print(table)
+
+
+@keys_app.command("rotate")
+def keys_rotate(uscc: Annotated[str, typer.Argument(help="核发机关统一社会信用代码")]) -> None:
+    """为核发机关换新签名密钥；旧密钥退役但仍可验证旧证照。"""
+    with unit_of_work() as svc:
+        authority = svc.ledger.repo.authority_by_uscc(uscc)
+        if authority is None:
+            raise BadInput(f"核发机关 {uscc} 不存在", code="authority.not_found")
+        record = svc.keys.rotate(authority)
+    out.print(f"新签名密钥 key_id={record.key_id}")
+
+
+@keys_app.command("withdraw")
+def keys_withdraw(
+    key_record_id: Annotated[int, typer.Argument(help="密钥 id（keys list）")],
+) -> None:
+    """撤回一把签名密钥：此后不再受信任。"""
+    with unit_of_work() as svc:
+        record = svc.keys.withdraw(key_record_id)
+    out.print(f"已撤回 key_id={record.key_id}")
+
+
+# -- quality ---------------------------------------------------------------------------------
+
+
+@app.command()
+def quality(
+    authority: Annotated[
+        str | None, typer.Option(help="只看该核发机关（统一社会信用代码）")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+) -> None:
+    """按核发机关列出不规范数据（不制发、不丢弃，待补正）。"""
+    with unit_of_work() as svc:
+        authority_id = None
+        if authority:
+            found = svc.ledger.repo.authority_by_uscc(authority)
+            if found is None:
+                raise BadInput(f"核发机关 {authority} 不存在", code="authority.not_found")
+            authority_id = found.id
+        names = {a.id: a.name for a in svc.ledger.repo.authorities()}
+        issues: list[dict[str, Any]] = [
+            {
+                "authority": names.get(i.authority_id, ""),
+                "entity": i.entity,
+                "entity_id": i.entity_id,
+                "field": i.field,
+                "rule": i.rule,
+                "message": i.message,
+                "value": i.value,
+            }
+            for i in svc.ledger.repo.all_open_issues(authority_id)
+        ]
+    if as_json:
+        echo_json(issues)
+        return
+    table = Table("核发机关", "记录", "字段", "规则", "原因")
+    for i in issues:
+        table.add_row(
+            i["authority"],
+            f"{i['entity']} {i['entity_id']}",
+            i["field"],
+            i["rule"],
+            i["message"],
+        )
+    out.print(table)
+    out.print(f"不规范数据共 {len(issues)} 条")
+
+
+# -- ledger ----------------------------------------------------------------------------------
+
+ADD: dict[str, tuple[type[BaseModel], Callable[[Services, Any], Any]]] = {
+    "authority": (schemas.AuthorityIn, lambda s, d: s.ledger.create_authority(d)),
+    "operator": (schemas.OperatorIn, lambda s, d: s.business.new_operator(d)),
+    "licence": (schemas.LicenceIn, lambda s, d: s.business.new_licence(d)),
+    "vehicle": (schemas.VehicleIn, lambda s, d: s.business.new_vehicle(d)),
+    "practitioner": (schemas.PractitionerIn, lambda s, d: s.business.new_practitioner(d)),
+}
+
+OPERATIONS: dict[tuple[str, str], tuple[type[BaseModel] | None, Callable[..., Any]]] = {
+    ("operator", "change"): (
+        schemas.OperatorChange,
+        lambda s, i, d, c: s.business.change_operator(i, d),
+    ),
+    ("licence", "change"): (
+        schemas.LicenceChange,
+        lambda s, i, d, c: s.business.change_licence(i, d),
+    ),
+    ("licence", "renew"): (schemas.Renewal, lambda s, i, d, c: s.business.renew_licence(i, d)),
+    ("licence", "review"): (
+        schemas.Renewal,
+        lambda s, i, d, c: s.business.renew_licence(i, d, Operation.REVIEW),
+    ),
+    ("licence", "reissue"): (None, lambda s, i, d, c: s.business.reissue_licence(i)),
+    ("licence", "cancel"): (None, lambda s, i, d, c: s.business.cancel_licence(i)),
+    ("vehicle", "change"): (
+        schemas.VehicleChange,
+        lambda s, i, d, c: s.business.change_vehicle(i, d),
+    ),
+    ("vehicle", "review"): (schemas.Renewal, lambda s, i, d, c: s.business.review_vehicle(i, d)),
+    ("vehicle", "renew"): (schemas.Renewal, lambda s, i, d, c: s.business.renew_vehicle(i, d)),
+    ("vehicle", "reissue"): (None, lambda s, i, d, c: s.business.reissue_vehicle(i)),
+    ("vehicle", "cancel"): (None, lambda s, i, d, c: s.business.cancel_vehicle(i)),
+    ("practitioner", "change"): (
+        schemas.PractitionerChange,
+        lambda s, i, d, c: s.business.change_practitioner(i, d),
+    ),
+    ("practitioner", "add-qualification"): (
+        schemas.QualificationIn,
+        lambda s, i, d, c: s.business.add_qualification(i, d),
+    ),
+    ("practitioner", "renew"): (
+        schemas.Renewal,
+        lambda s, i, d, c: s.business.renew_qualification(i, c, d),
+    ),
+    ("practitioner", "reissue"): (None, lambda s, i, d, c: s.business.reissue_qualification(i, c)),
+    ("practitioner", "cancel"): (None, lambda s, i, d, c: s.business.cancel_qualification(i, c)),
+    ("practitioner", "integrity"): (
+        schemas.EntryIn,
+        lambda s, i, d, c: s.business.add_entry(i, EntryKind.INTEGRITY_ASSESSMENT, d),
+    ),
+    ("practitioner", "education"): (
+        schemas.EntryIn,
+        lambda s, i, d, c: s.business.add_entry(i, EntryKind.CONTINUING_EDUCATION, d),
+    ),
+}
+
+
+def _read_json(path: str | None) -> Any:
+    if path is None:
+        return {}
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        return json.loads(text)
+    except FileNotFoundError:
+        fail(f"文件不存在：{path}", "input.missing", 2)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        fail(f"不是有效的 UTF-8 JSON：{exc}", "input.json", 2)
+
+
+@ledger_app.command("add")
+def ledger_add(
+    kind: Annotated[
+        str, typer.Argument(help="authority | operator | licence | vehicle | practitioner")
+    ],
+    file: Annotated[str, typer.Argument(help="JSON 文件（- 为标准输入），字段同 JSON 接口")],
+) -> None:
+    """录入一条台账记录（新增业务：同步制发电子证照）。"""
+    if kind not in ADD:
+        fail(f"未知的记录类型 {kind}；可选：{', '.join(ADD)}", "ledger.kind", 2)
+    model, action = ADD[kind]
+    payload = _read_json(file)
+    with unit_of_work() as svc:
+        result = action(svc, model.model_validate(payload))
+        data = present.outcome(result) if hasattr(result, "effect") else present.snapshot(result)
+    echo_json(data)
+
+
+@ledger_app.command("op")
+def ledger_op(
+    kind: Annotated[str, typer.Argument(help="operator | licence | vehicle | practitioner")],
+    record_id: Annotated[int, typer.Argument(help="记录 id")],
+    operation: Annotated[
+        str,
+        typer.Argument(
+            help="change | renew | review | reissue | cancel | add-qualification | integrity"
+            " | education"
+        ),
+    ],
+    file: Annotated[str | None, typer.Argument(help="JSON 文件（- 为标准输入）")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="从业资格类别（从业人员的换证/补证/注销）")
+    ] = None,
+) -> None:
+    """办理业务：变更、换证、审验、补证、注销、签注，并同步生成电子证照效果。"""
+    entry = OPERATIONS.get((kind, operation))
+    if entry is None:
+        choices = sorted(op for k, op in OPERATIONS if k == kind)
+        fail(
+            f"{kind} 不支持业务 {operation}；可选：{', '.join(choices) or '无'}",
+            "ledger.operation",
+            2,
+        )
+    model, action = entry
+    if kind == "practitioner" and operation in ("renew", "reissue", "cancel") and not category:
+        fail("请用 --category 指定从业资格类别", "ledger.category", 2)
+    payload = _read_json(file)
+    with unit_of_work() as svc:
+        data = model.model_validate(payload) if model else None
+        result = action(svc, record_id, data, category)
+        echo_json(present.outcome(result))
+
+
+def main() -> None:
+    """Entry point of the ``roadcert`` script."""
+    app()
