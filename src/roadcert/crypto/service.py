@@ -129,8 +129,12 @@ class KeyService:
     def signing_key(self, authority: Authority) -> KeyRecord:
         """The authority's active signing key, rotated first if it is due."""
         current = self.repo.current(KeyRole.SIGNING, authority.id)
-        if current is not None and current.not_after - RENEW_MARGIN > utcnow():
-            return current
+        if current is not None:
+            # Short-lived keys get a proportionally short margin, or they would rotate on
+            # every use.
+            margin = min(RENEW_MARGIN, (current.not_after - current.not_before) / 4)
+            if current.not_after - margin > utcnow():
+                return current
         return self.rotate(authority)
 
     def rotate(self, authority: Authority) -> KeyRecord:
