@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,7 +16,7 @@ from roadcert import __version__
 from roadcert.certificates.api import router as ecert_router
 from roadcert.crypto.api import router as key_router
 from roadcert.crypto.errors import CryptoError
-from roadcert.errors import RoadcertError
+from roadcert.errors import RoadcertError, validation_error
 from roadcert.portal.views import router as portal_router
 from roadcert.registry.api import router as ledger_router
 from roadcert.runtime import Runtime
@@ -21,8 +24,34 @@ from roadcert.runtime import Runtime
 log = logging.getLogger(__name__)
 
 
-def _field_of(loc: tuple[object, ...]) -> str:
-    return ".".join(str(p) for p in loc if p not in ("body", "query", "path"))
+EXPIRY_SWEEP_SECONDS = 3600
+
+
+def sweep_expired(runtime: Runtime) -> int:
+    """Turn e-certs past their last valid day 已过期 (DESIGN.md §4)."""
+    with runtime.unit_of_work("expiry") as svc:
+        return svc.issuance.expire_due()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    runtime: Runtime = app.state.runtime
+
+    async def sweep_forever() -> None:
+        while True:
+            try:
+                count = await asyncio.to_thread(sweep_expired, runtime)
+                if count:
+                    log.info("expired %d e-certs", count)
+            except Exception:
+                log.exception("expiry sweep failed")
+            await asyncio.sleep(EXPIRY_SWEEP_SECONDS)
+
+    task = asyncio.create_task(sweep_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
 
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
@@ -31,6 +60,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         title="roadcert 道路运输电子证照",
         version=__version__,
         description="台账、电子证照制发与查询的 JSON 接口。错误一律返回 {code, message}。",
+        lifespan=_lifespan,
     )
     app.state.runtime = runtime or Runtime.from_settings()
 
@@ -45,26 +75,8 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": ""}
-        field = _field_of(tuple(first.get("loc", ())))
-        details = [
-            {
-                "field": _field_of(tuple(e.get("loc", ()))),
-                "rule": e.get("type"),
-                "message": e.get("msg"),
-            }
-            for e in errors
-        ]
-        return JSONResponse(
-            {
-                "code": "bad_input",
-                "message": f"输入不符合要求：{field} — {first.get('msg')}",
-                "field": field,
-                "details": details,
-            },
-            status_code=422,
-        )
+        error = validation_error(list(exc.errors()))
+        return JSONResponse(error.to_dict(), status_code=error.status)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

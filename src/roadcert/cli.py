@@ -18,7 +18,7 @@ from roadcert import present
 from roadcert.certificates.models import EcertStatus, Operation
 from roadcert.config import get_settings
 from roadcert.crypto.errors import CryptoError
-from roadcert.errors import BadInput, RoadcertError
+from roadcert.errors import BadInput, RoadcertError, validation_error
 from roadcert.registry import schemas
 from roadcert.registry.models import EntryKind
 from roadcert.runtime import Runtime, Services
@@ -60,9 +60,8 @@ def unit_of_work(actor: str = "cli") -> Iterator[Services]:
     except CryptoError as exc:
         fail(exc.message, exc.code, 1)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first.get("loc", ()))
-        fail(f"输入不符合要求：{field} — {first.get('msg')}", "bad_input", 2)
+        refusal = validation_error(list(exc.errors()))
+        fail(refusal.message, refusal.code, 2)
     finally:
         runtime.engine.dispose()
 

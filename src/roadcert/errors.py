@@ -76,3 +76,57 @@ class ConfigurationError(RoadcertError):
 
     status = 503
     code = "configuration"
+
+
+# Chinese wording of pydantic's error types, so that a clerk reads every refusal in Chinese.
+_VALIDATION_MESSAGES = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "不接受的字段",
+    "string_too_short": "内容过短或为空",
+    "string_too_long": "内容过长",
+    "string_pattern_mismatch": "格式不符",
+    "string_type": "应为文本",
+    "int_parsing": "应为整数",
+    "int_type": "应为整数",
+    "bool_parsing": "应为 true 或 false",
+    "date_from_datetime_parsing": "应为日期（YYYY-MM-DD）",
+    "date_parsing": "应为日期（YYYY-MM-DD）",
+    "date_type": "应为日期（YYYY-MM-DD）",
+    "greater_than": "数值过小",
+    "greater_than_equal": "数值过小",
+    "less_than": "数值过大",
+    "less_than_equal": "数值过大",
+    "too_short": "至少需要一项",
+    "list_type": "应为列表",
+    "enum": "不在可选值中",
+    "json_invalid": "不是有效的 JSON",
+    "model_attributes_type": "应为 JSON 对象",
+    "dict_type": "应为 JSON 对象",
+}
+
+
+def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
+    """Pydantic errors as ``{field, rule, message}`` with Chinese messages."""
+    out = []
+    for error in errors:
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        rule = str(error.get("type", "invalid"))
+        text = _VALIDATION_MESSAGES.get(rule, "不符合要求")
+        out.append(
+            {"field": ".".join(loc), "rule": rule, "message": f"{text}（{error.get('msg')}）"}
+        )
+    return out
+
+
+def validation_error(errors: list[Any]) -> BadInput:
+    """One BadInput naming the first field at fault and listing all of them."""
+    details = validation_details(errors) or [
+        {"field": "", "rule": "invalid", "message": "输入无效"}
+    ]
+    first = details[0]
+    where = f"{first['field']}：" if first["field"] else ""
+    return BadInput(
+        f"输入不符合要求：{where}{first['message']}",
+        field=first["field"] or None,
+        details={"errors": details},
+    )
