@@ -22,6 +22,7 @@ from roadcert.catalog.types import (
     RADIOACTIVE_LICENCE,
     RIDE_HAILING_LICENCE,
     ROAD_TRANSPORT_LICENCE,
+    CertificateType,
 )
 from roadcert.certificates.operations import Outcome
 from roadcert.kit import cert_numbers, plates, regions, ric, uscc
@@ -291,8 +292,27 @@ class DemoBuilder:
         issued = self.date_between(
             self.today - timedelta(days=3 * 365), self.today - timedelta(days=30)
         )
+        licence_outcome = self.new_licence(
+            operator, authority, prefecture, county, cert_type, scopes, issued
+        )
+        for _ in range(self.rng.randint(1, 4)):
+            self.build_vehicle(
+                operator, licence_outcome.record, authority, prefecture, letter, kind
+            )
+
+    def new_licence(
+        self,
+        operator: Any,
+        authority: Any,
+        prefecture: str,
+        county: str,
+        cert_type: CertificateType,
+        scopes: list[str],
+        issued: date,
+    ) -> Outcome:
+        """新增 a licence numbered in the authority's sequence, valid for its type's term."""
         self.seq[prefecture] += 1
-        licence_outcome = self.svc.business.new_licence(
+        outcome = self.svc.business.new_licence(
             LicenceIn(
                 operator_id=operator.id,
                 authority_id=authority.id,
@@ -306,12 +326,9 @@ class DemoBuilder:
                 issue_date=issued,
             )
         )
-        self.report.add(licence_outcome)
+        self.report.add(outcome)
         self.report.licences += 1
-        for _ in range(self.rng.randint(1, 4)):
-            self.build_vehicle(
-                operator, licence_outcome.record, authority, prefecture, letter, kind
-            )
+        return outcome
 
     def plate(self, letter: str, new_energy: bool) -> str:
         while True:
@@ -496,23 +513,15 @@ class DemoBuilder:
             )
             self.report.operators += 1
             operator = outcome.record
-            self.seq[prefecture] += 1
-            licence = self.svc.business.new_licence(
-                LicenceIn(
-                    operator_id=operator.id,
-                    authority_id=authority.id,
-                    type_code=ROAD_TRANSPORT_LICENCE.type_code,
-                    number=cert_numbers.licence_number(
-                        PROVINCE_ABBR, authority.number_prefix, county, self.seq[prefecture]
-                    ),
-                    business_scopes=["02101"],
-                    valid_from=self.today - timedelta(days=100),
-                    valid_until=self.today + timedelta(days=1000),
-                    issue_date=self.today - timedelta(days=100),
-                )
+            self.new_licence(
+                operator,
+                authority,
+                prefecture,
+                county,
+                ROAD_TRANSPORT_LICENCE,
+                ["02101"],
+                self.today - timedelta(days=100),
             )
-            self.report.add(licence)
-            self.report.licences += 1
         # Vehicles of a valid operator: a malformed plate, an unknown type code, no photo, scrapped.
         operator_outcome = self.svc.business.new_operator(
             OperatorIn(
@@ -527,24 +536,15 @@ class DemoBuilder:
         )
         operator = operator_outcome.record
         self.report.operators += 1
-        self.seq[prefecture] += 1
-        licence_outcome = self.svc.business.new_licence(
-            LicenceIn(
-                operator_id=operator.id,
-                authority_id=authority.id,
-                type_code=ROAD_TRANSPORT_LICENCE.type_code,
-                number=cert_numbers.licence_number(
-                    PROVINCE_ABBR, authority.number_prefix, county, self.seq[prefecture]
-                ),
-                business_scopes=["02101"],
-                valid_from=self.today - timedelta(days=200),
-                valid_until=self.today + timedelta(days=1200),
-                issue_date=self.today - timedelta(days=200),
-            )
-        )
-        self.report.add(licence_outcome)
-        self.report.licences += 1
-        licence = licence_outcome.record
+        licence = self.new_licence(
+            operator,
+            authority,
+            prefecture,
+            county,
+            ROAD_TRANSPORT_LICENCE,
+            ["02101"],
+            self.today - timedelta(days=200),
+        ).record
         self.build_vehicle(
             operator, licence, authority, prefecture, letter, "freight", plate="吉AO1234"
         )
