@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -310,6 +311,9 @@ def quality(
             i["message"],
         )
     out.print(table)
+    per_authority = Counter(i["authority"] for i in issues)
+    for name, count in sorted(per_authority.items()):
+        out.print(f"{name}：{count} 条")
     out.print(f"不规范数据共 {len(issues)} 条")
 
 
