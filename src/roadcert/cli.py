@@ -13,6 +13,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from roadcert import present
@@ -22,6 +23,7 @@ from roadcert.crypto.errors import CryptoError
 from roadcert.errors import BadInput, RoadcertError, validation_error
 from roadcert.registry import schemas
 from roadcert.registry.models import EntryKind
+from roadcert.registry.schemas import MAX_ID
 from roadcert.runtime import Runtime, Services
 
 app = typer.Typer(
@@ -42,7 +44,7 @@ err = Console(stderr=True)
 
 def fail(message: str, code: str = "error", exit_code: int = 1) -> NoReturn:
     """Print a refusal as ``错误 [code]: message`` on stderr and exit."""
-    err.print(f"[bold red]错误[/] [{code}]: {message}", highlight=False)
+    err.print(f"[bold red]错误[/] {escape(f'[{code}]')}: {escape(message)}", highlight=False)
     raise typer.Exit(exit_code)
 
 
@@ -154,7 +156,10 @@ def ecert_list(
     from roadcert.catalog.types import CATALOGUE, by_suffix
 
     if type_code and len(type_code) == 3:
-        type_code = by_suffix(type_code).type_code
+        try:
+            type_code = by_suffix(type_code).type_code
+        except KeyError:
+            fail(f"未知的证照类型代码 {type_code}", "ecert.type_code", 2)
     if type_code and type_code not in CATALOGUE:
         fail(f"未知的证照类型代码 {type_code}", "ecert.type_code", 2)
     with unit_of_work() as svc:
@@ -384,6 +389,8 @@ def _read_json(path: str | None) -> Any:
         return json.loads(text)
     except FileNotFoundError:
         fail(f"文件不存在：{path}", "input.missing", 2)
+    except OSError as exc:
+        fail(f"无法读取：{path}（{exc.strerror}）", "input.unreadable", 2)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         fail(f"不是有效的 UTF-8 JSON：{exc}", "input.json", 2)
 
@@ -409,7 +416,7 @@ def ledger_add(
 @ledger_app.command("op")
 def ledger_op(
     kind: Annotated[str, typer.Argument(help="operator | licence | vehicle | practitioner")],
-    record_id: Annotated[int, typer.Argument(help="记录 id")],
+    record_id: Annotated[int, typer.Argument(help="记录 id", min=1, max=MAX_ID)],
     operation: Annotated[
         str,
         typer.Argument(
@@ -438,6 +445,27 @@ def ledger_op(
     with unit_of_work() as svc:
         data = model.model_validate(payload) if model else None
         result = action(svc, record_id, data, category)
+        echo_json(present.outcome(result))
+
+
+@ledger_app.command("photo")
+def ledger_photo(
+    kind: Annotated[str, typer.Argument(help="vehicle | practitioner")],
+    record_id: Annotated[int, typer.Argument(help="记录 id", min=1, max=MAX_ID)],
+    file: Annotated[Path, typer.Argument(help="照片文件（JPEG 或 PNG，不超过 2 MB）")],
+) -> None:
+    """上传车辆照片或个人照片，并为其证照制发新版本（或首次制发）。"""
+    if kind not in ("vehicle", "practitioner"):
+        fail(f"只有车辆和从业人员有照片，不支持 {kind}", "ledger.kind", 2)
+    try:
+        content = file.read_bytes()
+    except OSError as exc:
+        fail(f"无法读取：{file}（{exc.strerror}）", "input.unreadable", 2)
+    with unit_of_work() as svc:
+        if kind == "vehicle":
+            result = svc.business.vehicle_photo(record_id, content)
+        else:
+            result = svc.business.practitioner_photo(record_id, content)
         echo_json(present.outcome(result))
 
 

@@ -109,8 +109,11 @@ def validation_details(errors: list[Any]) -> list[dict[str, Any]]:
     """Pydantic errors as ``{field, rule, message}`` with Chinese messages."""
     out = []
     for error in errors:
-        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
         rule = str(error.get("type", "invalid"))
+        loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "query", "path")]
+        if rule == "json_invalid":
+            # pydantic locates a JSON syntax error by character offset, which is no field.
+            loc = []
         text = _VALIDATION_MESSAGES.get(rule, "不符合要求")
         out.append(
             {"field": ".".join(loc), "rule": rule, "message": f"{text}（{error.get('msg')}）"}

@@ -12,6 +12,7 @@ from roadcert.certificates.models import EcertStatus, Operation, SourceKind
 from roadcert.certificates.service import Target
 from roadcert.deps import get_services
 from roadcert.errors import BadInput
+from roadcert.registry.schemas import RecordId
 from roadcert.runtime import Services
 
 router = APIRouter(prefix="/api/ecerts", tags=["e-certs 电子证照"])
@@ -23,7 +24,7 @@ class IssueRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     source_kind: SourceKind
-    source_id: int
+    source_id: RecordId
     type_code: str | None = None
 
 
@@ -39,7 +40,9 @@ def list_ecerts(
     rows = svc.issuance.repo.search(
         type_code=type_code, status=status, holder_code=holder_code, offset=offset, limit=limit
     )
-    return [present.ecert_summary(e) for e in rows]
+    return [
+        present.ecert_summary(e) | {"status": str(svc.issuance.effective_status(e))} for e in rows
+    ]
 
 
 @router.get("/{ref}", summary="电子证照详情（含签名、签名数据与证书链）")

@@ -37,6 +37,7 @@ from roadcert.registry.models import (
     Vehicle,
 )
 from roadcert.registry.repository import LedgerRepository
+from roadcert.registry.schemas import MAX_ID
 from roadcert.registry.service import findings_of
 
 
@@ -360,7 +361,8 @@ class IssuanceService:
         """An e-cert version by numeric id or GB/T 36904 identifier."""
         ecert: Ecert | None
         if isinstance(ref, int) or str(ref).isdigit():
-            ecert = self.repo.get(int(ref))
+            # Out of the id range cannot exist; asking the database would be an error.
+            ecert = self.repo.get(int(ref)) if 0 < int(ref) <= MAX_ID else None
         else:
             ecert = self.repo.by_identifier(str(ref))
         if ecert is None:

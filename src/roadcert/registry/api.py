@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from roadcert import present
 from roadcert.certificates.models import Operation
@@ -18,6 +18,7 @@ from roadcert.registry.models import (
     Vehicle,
 )
 from roadcert.registry.schemas import (
+    MAX_ID,
     AuthorityIn,
     EntryIn,
     LicenceChange,
@@ -37,6 +38,8 @@ from roadcert.runtime import Services
 router = APIRouter(prefix="/api", tags=["ledger 台账"])
 Svc = Annotated[Services, Depends(get_services)]
 Offset = Annotated[int, Query(ge=0)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=500)]
 
 MODELS: dict[str, Any] = {
@@ -59,7 +62,7 @@ def create_authority(svc: Svc, data: AuthorityIn) -> dict[str, Any]:
 
 @router.put("/authorities/{authority_id}/ecert-enabled", summary="启用或停用电子证照")
 def enable_authority(
-    svc: Svc, authority_id: int, enabled: Annotated[bool, Body(embed=True)]
+    svc: Svc, authority_id: PathId, enabled: Annotated[bool, Body(embed=True)]
 ) -> dict[str, Any]:
     return snapshot(svc.ledger.set_ecert_enabled(authority_id, enabled))
 
@@ -76,12 +79,12 @@ for _kind in MODELS:
     def _make(kind: str) -> None:
         @router.get(f"/{kind}", summary=f"{kind} 列表（分页）", name=f"list_{kind}")
         def list_records(
-            svc: Svc, authority_id: int | None = None, offset: Offset = 0, limit: Limit = 50
+            svc: Svc, authority_id: QueryId | None = None, offset: Offset = 0, limit: Limit = 50
         ) -> dict[str, Any]:
             return _page(svc, kind, authority_id, offset, limit)
 
         @router.get(f"/{kind}/{{record_id}}", summary=f"{kind} 详情", name=f"get_{kind}")
-        def get_record(svc: Svc, record_id: int) -> dict[str, Any]:
+        def get_record(svc: Svc, record_id: PathId) -> dict[str, Any]:
             record = svc.ledger.get(MODELS[kind], record_id)
             out = snapshot(record)
             out["findings"] = [present.finding(f) for f in findings_of(record)]
@@ -90,7 +93,7 @@ for _kind in MODELS:
         @router.get(
             f"/{kind}/{{record_id}}/history", summary=f"{kind} 变更历史", name=f"history_{kind}"
         )
-        def history(svc: Svc, record_id: int) -> list[dict[str, Any]]:
+        def history(svc: Svc, record_id: PathId) -> list[dict[str, Any]]:
             return [
                 {
                     "operation": h.operation,
@@ -110,7 +113,7 @@ def create_operator(svc: Svc, data: OperatorIn) -> dict[str, Any]:
 
 
 @router.patch("/operators/{operator_id}", summary="业户变更（其全部证照换发新版本）")
-def change_operator(svc: Svc, operator_id: int, data: OperatorChange) -> dict[str, Any]:
+def change_operator(svc: Svc, operator_id: PathId, data: OperatorChange) -> dict[str, Any]:
     return present.outcome(svc.business.change_operator(operator_id, data))
 
 
@@ -120,28 +123,28 @@ def create_licence(svc: Svc, data: LicenceIn) -> dict[str, Any]:
 
 
 @router.patch("/licences/{licence_id}", summary="经营许可证变更")
-def change_licence(svc: Svc, licence_id: int, data: LicenceChange) -> dict[str, Any]:
+def change_licence(svc: Svc, licence_id: PathId, data: LicenceChange) -> dict[str, Any]:
     return present.outcome(svc.business.change_licence(licence_id, data))
 
 
 @router.post("/licences/{licence_id}/renew", summary="经营许可证换证")
-def renew_licence(svc: Svc, licence_id: int, data: Renewal) -> dict[str, Any]:
+def renew_licence(svc: Svc, licence_id: PathId, data: Renewal) -> dict[str, Any]:
     return present.outcome(svc.business.renew_licence(licence_id, data))
 
 
 @router.post("/licences/{licence_id}/review", summary="经营许可证审验")
-def review_licence(svc: Svc, licence_id: int, data: Renewal) -> dict[str, Any]:
+def review_licence(svc: Svc, licence_id: PathId, data: Renewal) -> dict[str, Any]:
     return present.outcome(svc.business.renew_licence(licence_id, data, Operation.REVIEW))
 
 
 @router.post("/licences/{licence_id}/reissue", summary="经营许可证补证")
-def reissue_licence(svc: Svc, licence_id: int) -> dict[str, Any]:
+def reissue_licence(svc: Svc, licence_id: PathId) -> dict[str, Any]:
     return present.outcome(svc.business.reissue_licence(licence_id))
 
 
 @router.post("/licences/{licence_id}/cancel", summary="经营许可证注销（或吊销）")
 def cancel_licence(
-    svc: Svc, licence_id: int, revoked: Annotated[bool, Body(embed=True)] = False
+    svc: Svc, licence_id: PathId, revoked: Annotated[bool, Body(embed=True)] = False
 ) -> dict[str, Any]:
     return present.outcome(svc.business.cancel_licence(licence_id, revoked))
 
@@ -152,27 +155,27 @@ def create_vehicle(svc: Svc, data: VehicleIn) -> dict[str, Any]:
 
 
 @router.patch("/vehicles/{vehicle_id}", summary="车辆变更")
-def change_vehicle(svc: Svc, vehicle_id: int, data: VehicleChange) -> dict[str, Any]:
+def change_vehicle(svc: Svc, vehicle_id: PathId, data: VehicleChange) -> dict[str, Any]:
     return present.outcome(svc.business.change_vehicle(vehicle_id, data))
 
 
 @router.post("/vehicles/{vehicle_id}/review", summary="车辆年审（审验）")
-def review_vehicle(svc: Svc, vehicle_id: int, data: Renewal) -> dict[str, Any]:
+def review_vehicle(svc: Svc, vehicle_id: PathId, data: Renewal) -> dict[str, Any]:
     return present.outcome(svc.business.review_vehicle(vehicle_id, data))
 
 
 @router.post("/vehicles/{vehicle_id}/renew", summary="道路运输证换证")
-def renew_vehicle(svc: Svc, vehicle_id: int, data: Renewal) -> dict[str, Any]:
+def renew_vehicle(svc: Svc, vehicle_id: PathId, data: Renewal) -> dict[str, Any]:
     return present.outcome(svc.business.renew_vehicle(vehicle_id, data))
 
 
 @router.post("/vehicles/{vehicle_id}/reissue", summary="道路运输证补证")
-def reissue_vehicle(svc: Svc, vehicle_id: int) -> dict[str, Any]:
+def reissue_vehicle(svc: Svc, vehicle_id: PathId) -> dict[str, Any]:
     return present.outcome(svc.business.reissue_vehicle(vehicle_id))
 
 
 @router.post("/vehicles/{vehicle_id}/cancel", summary="道路运输证注销")
-def cancel_vehicle(svc: Svc, vehicle_id: int) -> dict[str, Any]:
+def cancel_vehicle(svc: Svc, vehicle_id: PathId) -> dict[str, Any]:
     return present.outcome(svc.business.cancel_vehicle(vehicle_id))
 
 
@@ -196,7 +199,7 @@ async def _image_body(request: Request) -> bytes:
 
 @router.put("/vehicles/{vehicle_id}/photo", summary="上传车辆照片（JPEG/PNG）")
 def vehicle_photo(
-    svc: Svc, vehicle_id: int, body: Annotated[bytes, Depends(_image_body)]
+    svc: Svc, vehicle_id: PathId, body: Annotated[bytes, Depends(_image_body)]
 ) -> dict[str, Any]:
     return present.outcome(svc.business.vehicle_photo(vehicle_id, body))
 
@@ -207,12 +210,14 @@ def create_practitioner(svc: Svc, data: PractitionerIn) -> dict[str, Any]:
 
 
 @router.patch("/practitioners/{practitioner_id}", summary="从业资格证变更")
-def change_practitioner(svc: Svc, practitioner_id: int, data: PractitionerChange) -> dict[str, Any]:
+def change_practitioner(
+    svc: Svc, practitioner_id: PathId, data: PractitionerChange
+) -> dict[str, Any]:
     return present.outcome(svc.business.change_practitioner(practitioner_id, data))
 
 
 @router.post("/practitioners/{practitioner_id}/qualifications", summary="增加从业资格类别")
-def add_qualification(svc: Svc, practitioner_id: int, data: QualificationIn) -> dict[str, Any]:
+def add_qualification(svc: Svc, practitioner_id: PathId, data: QualificationIn) -> dict[str, Any]:
     return present.outcome(svc.business.add_qualification(practitioner_id, data))
 
 
@@ -220,7 +225,7 @@ def add_qualification(svc: Svc, practitioner_id: int, data: QualificationIn) -> 
     "/practitioners/{practitioner_id}/qualifications/{category}/renew", summary="从业资格换证"
 )
 def renew_qualification(
-    svc: Svc, practitioner_id: int, category: str, data: Renewal
+    svc: Svc, practitioner_id: PathId, category: str, data: Renewal
 ) -> dict[str, Any]:
     return present.outcome(svc.business.renew_qualification(practitioner_id, category, data))
 
@@ -228,26 +233,26 @@ def renew_qualification(
 @router.post(
     "/practitioners/{practitioner_id}/qualifications/{category}/reissue", summary="从业资格补证"
 )
-def reissue_qualification(svc: Svc, practitioner_id: int, category: str) -> dict[str, Any]:
+def reissue_qualification(svc: Svc, practitioner_id: PathId, category: str) -> dict[str, Any]:
     return present.outcome(svc.business.reissue_qualification(practitioner_id, category))
 
 
 @router.post(
     "/practitioners/{practitioner_id}/qualifications/{category}/cancel", summary="从业资格注销"
 )
-def cancel_qualification(svc: Svc, practitioner_id: int, category: str) -> dict[str, Any]:
+def cancel_qualification(svc: Svc, practitioner_id: PathId, category: str) -> dict[str, Any]:
     return present.outcome(svc.business.cancel_qualification(practitioner_id, category))
 
 
 @router.post("/practitioners/{practitioner_id}/integrity", summary="诚信考核签注")
-def integrity(svc: Svc, practitioner_id: int, data: EntryIn) -> dict[str, Any]:
+def integrity(svc: Svc, practitioner_id: PathId, data: EntryIn) -> dict[str, Any]:
     return present.outcome(
         svc.business.add_entry(practitioner_id, EntryKind.INTEGRITY_ASSESSMENT, data)
     )
 
 
 @router.post("/practitioners/{practitioner_id}/education", summary="继续教育记录")
-def education(svc: Svc, practitioner_id: int, data: EntryIn) -> dict[str, Any]:
+def education(svc: Svc, practitioner_id: PathId, data: EntryIn) -> dict[str, Any]:
     return present.outcome(
         svc.business.add_entry(practitioner_id, EntryKind.CONTINUING_EDUCATION, data)
     )
@@ -255,13 +260,13 @@ def education(svc: Svc, practitioner_id: int, data: EntryIn) -> dict[str, Any]:
 
 @router.put("/practitioners/{practitioner_id}/photo", summary="上传个人照片（JPEG/PNG）")
 def practitioner_photo(
-    svc: Svc, practitioner_id: int, body: Annotated[bytes, Depends(_image_body)]
+    svc: Svc, practitioner_id: PathId, body: Annotated[bytes, Depends(_image_body)]
 ) -> dict[str, Any]:
     return present.outcome(svc.business.practitioner_photo(practitioner_id, body))
 
 
 @router.get("/quality", summary="不规范数据清单（按核发机关）")
-def quality_list(svc: Svc, authority_id: int | None = None) -> list[dict[str, Any]]:
+def quality_list(svc: Svc, authority_id: QueryId | None = None) -> list[dict[str, Any]]:
     return [
         {
             "authority_id": i.authority_id,

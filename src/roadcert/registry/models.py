@@ -26,6 +26,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from roadcert.db import Base, UTCDateTime, utcnow
 
+# Coded columns hold what the source gave, valid or not (it is listed as 不规范数据), so they
+# are as wide as the input schemas allow rather than as the code tables need.
+CODE_LENGTH = 30
+
 
 class RecordStatus(StrEnum):
     """Lifecycle of a licence or qualification record in the ledger."""
@@ -54,9 +58,9 @@ class Authority(Timestamped, Base):
     __tablename__ = "authority"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
     uscc: Mapped[str] = mapped_column(String(18), unique=True)
-    region_code: Mapped[str] = mapped_column(String(6))
+    region_code: Mapped[str] = mapped_column(String(CODE_LENGTH))
     # 证号 short name of the city (长, 松 …) used in certificate numbers.
     number_prefix: Mapped[str] = mapped_column(String(4))
     ecert_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -85,9 +89,9 @@ class Operator(Timestamped, Base):
     # Not unique: legacy data holds blanks and duplicates, which are reported, not rejected.
     uscc: Mapped[str | None] = mapped_column(String(30), index=True)
     address: Mapped[str] = mapped_column(String(300), default="")
-    region_code: Mapped[str] = mapped_column(String(6))
-    economic_type: Mapped[str | None] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(2))
+    region_code: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    economic_type: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
+    status: Mapped[str] = mapped_column(String(CODE_LENGTH))
 
     authority: Mapped[Authority] = relationship(lazy="joined")
 
@@ -123,8 +127,8 @@ class Vehicle(Timestamped, Base):
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
     licence_id: Mapped[int | None] = mapped_column(ForeignKey("licence.id"))
     plate: Mapped[str] = mapped_column(String(12))
-    plate_color: Mapped[str] = mapped_column(String(2))
-    vehicle_type: Mapped[str] = mapped_column(String(3))  # GA/T 16.4
+    plate_color: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    vehicle_type: Mapped[str] = mapped_column(String(CODE_LENGTH))  # GA/T 16.4
     brand_model: Mapped[str] = mapped_column(String(100), default="")
     seats: Mapped[int | None] = mapped_column(Integer)
     tonnage_kg: Mapped[int | None] = mapped_column(Integer)
@@ -132,8 +136,8 @@ class Vehicle(Timestamped, Base):
     width_mm: Mapped[int] = mapped_column(Integer)
     height_mm: Mapped[int] = mapped_column(Integer)
     business_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
-    technical_grade: Mapped[str] = mapped_column(String(1), default="0")
-    status: Mapped[str] = mapped_column(String(2))
+    technical_grade: Mapped[str] = mapped_column(String(CODE_LENGTH), default="0")
+    status: Mapped[str] = mapped_column(String(CODE_LENGTH))
     ride_hailing: Mapped[bool] = mapped_column(Boolean, default=False)
     transport_number: Mapped[str] = mapped_column(String(60), unique=True)
     issue_date: Mapped[date] = mapped_column(Date)
@@ -157,12 +161,14 @@ class Practitioner(Timestamped, Base):
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
     name: Mapped[str] = mapped_column(String(50))
     id_number: Mapped[str] = mapped_column(String(30), index=True)
-    id_type: Mapped[str] = mapped_column(String(3), default="111")  # GB/T 36903 holder code type
-    sex: Mapped[str] = mapped_column(String(1))
+    id_type: Mapped[str] = mapped_column(
+        String(CODE_LENGTH), default="111"
+    )  # GB/T 36903 holder code type
+    sex: Mapped[str] = mapped_column(String(CODE_LENGTH))
     birth_date: Mapped[date] = mapped_column(Date)
     nationality: Mapped[str] = mapped_column(String(50), default="中华人民共和国")
     address: Mapped[str] = mapped_column(String(300), default="")
-    driving_class: Mapped[str | None] = mapped_column(String(20))
+    driving_class: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     certificate_number: Mapped[str] = mapped_column(String(30), unique=True)
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id"))
 
@@ -184,7 +190,7 @@ class Qualification(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
-    category: Mapped[str] = mapped_column(String(5))
+    category: Mapped[str] = mapped_column(String(CODE_LENGTH))
     first_issued: Mapped[date] = mapped_column(Date)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)

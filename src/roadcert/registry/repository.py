@@ -42,6 +42,12 @@ class LedgerRepository:
         """The first record whose ``column`` equals ``value``."""
         return self.session.scalars(select(model).where(getattr(model, column) == value)).first()
 
+    def vehicle_by_plate(self, plate: str, color: str) -> Vehicle | None:
+        """The vehicle registered under a plate and plate colour."""
+        return self.session.scalars(
+            select(Vehicle).where(Vehicle.plate == plate, Vehicle.plate_color == color)
+        ).first()
+
     def authorities(self) -> Sequence[Authority]:
         """All issuing authorities in region-code order."""
         return self.session.scalars(select(Authority).order_by(Authority.region_code)).all()

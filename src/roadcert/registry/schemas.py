@@ -13,6 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Code = Annotated[str, StringConstraints(strip_whitespace=True, max_length=30)]
+Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
+PersonName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
+# Ids stay within PostgreSQL's integer, so an absurd id is a 422 and not a database error.
+MAX_ID = 2_147_483_647
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class _In(BaseModel):
@@ -32,7 +37,7 @@ class AuthorityIn(_In):
 class OperatorIn(_In):
     """A new operator (经营业户)."""
 
-    authority_id: int
+    authority_id: RecordId
     name: Text
     uscc: Code | None = None
     address: str = Field(default="", max_length=300)
@@ -55,10 +60,10 @@ class OperatorChange(_In):
 class LicenceIn(_In):
     """A new operating licence (经营许可证, 新增)."""
 
-    operator_id: int
-    authority_id: int
+    operator_id: RecordId
+    authority_id: RecordId
     type_code: Annotated[str, StringConstraints(min_length=21, max_length=21)]
-    number: Text
+    number: Number
     business_scopes: list[Code] = Field(min_length=1)
     valid_from: date
     valid_until: date
@@ -83,9 +88,9 @@ class Renewal(_In):
 class VehicleIn(_In):
     """A new vehicle and its 道路运输证 (新增)."""
 
-    operator_id: int
-    authority_id: int
-    licence_id: int | None = None
+    operator_id: RecordId
+    authority_id: RecordId
+    licence_id: RecordId | None = None
     plate: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=12)]
     plate_color: Code
     vehicle_type: Code
@@ -99,7 +104,7 @@ class VehicleIn(_In):
     technical_grade: Code = "1"
     status: Code = "10"
     ride_hailing: bool = False
-    transport_number: Text
+    transport_number: Number
     issue_date: date
     valid_from: date
     valid_until: date
@@ -134,8 +139,8 @@ class QualificationIn(_In):
 class PractitionerIn(_In):
     """A new practitioner with their qualification categories (新增)."""
 
-    authority_id: int
-    name: Text
+    authority_id: RecordId
+    name: PersonName
     id_number: Code
     id_type: Code = "111"
     sex: Code
@@ -150,7 +155,7 @@ class PractitionerIn(_In):
 class PractitionerChange(_In):
     """A 变更 of a practitioner's personal data."""
 
-    name: Text | None = None
+    name: PersonName | None = None
     address: str | None = Field(default=None, max_length=300)
     nationality: str | None = Field(default=None, max_length=50)
     driving_class: Code | None = None

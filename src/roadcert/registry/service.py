@@ -61,6 +61,7 @@ ENTITY_NAMES: dict[type[Base], str] = {
     Practitioner: "practitioner",
 }
 ENTITY_LABELS = {
+    "authority": "核发机关",
     "operator": "业户",
     "licence": "经营许可证",
     "vehicle": "车辆",
@@ -154,8 +155,11 @@ class LedgerService:
         wanted = {(f.field, f.rule): f for f in findings}
         now = utcnow()
         for issue in self.repo.open_issues(entity, record_id):
-            if (issue.field, issue.rule) in wanted:
-                del wanted[(issue.field, issue.rule)]
+            current = wanted.pop((issue.field, issue.rule), None)
+            if current is not None:
+                # Still broken, perhaps with another bad value: show what is there now.
+                issue.message = current.message
+                issue.value = None if current.value is None else str(current.value)[:300]
             else:
                 issue.resolved_at = now
         for finding in wanted.values():
@@ -247,7 +251,7 @@ class LedgerService:
         """注销 or 吊销 a licence."""
         licence = self._active(Licence, licence_id)
         licence.status = status
-        self._record(licence, str(status))
+        self._record(licence, "revoke" if status is RecordStatus.REVOKED else "cancel")
         return licence
 
     # -- vehicles ----------------------------------------------------------------------------
@@ -261,6 +265,7 @@ class LedgerService:
         if data.licence_id is not None:
             self.get(Licence, data.licence_id)
         _check_order(data.valid_from, data.valid_until)
+        self._unique_plate(data.plate, data.plate_color, None)
         vehicle = Vehicle(**data.model_dump(), transport_status=RecordStatus.ACTIVE)
         if photo is not None:
             vehicle.photo_id = self.store_photo(photo).id
@@ -275,7 +280,10 @@ class LedgerService:
 
     def change_vehicle(self, vehicle_id: int, data: VehicleChange) -> tuple[Vehicle, set[str]]:
         """变更 a vehicle."""
-        vehicle = self.get(Vehicle, vehicle_id)
+        vehicle = self._active(Vehicle, vehicle_id)
+        self._unique_plate(
+            data.plate or vehicle.plate, data.plate_color or vehicle.plate_color, vehicle
+        )
         changed = _apply(vehicle, data)
         self._record(vehicle, "change")
         return vehicle, changed
@@ -309,7 +317,7 @@ class LedgerService:
 
     def set_vehicle_photo(self, vehicle_id: int, content: bytes) -> Vehicle:
         """Attach an approved vehicle photo."""
-        vehicle = self.get(Vehicle, vehicle_id)
+        vehicle = self._active(Vehicle, vehicle_id)
         vehicle.photo_id = self.store_photo(content).id
         self._record(vehicle, "photo")
         return vehicle
@@ -471,6 +479,15 @@ class LedgerService:
             label = ENTITY_LABELS.get(ENTITY_NAMES.get(model, ""), "记录")
             raise Conflict(f"{label} {record_id} 已注销，不能再办理业务", code="record.cancelled")
         return record
+
+    def _unique_plate(self, plate: str, color: str, vehicle: Vehicle | None) -> None:
+        existing = self.repo.vehicle_by_plate(plate, color)
+        if existing is not None and existing is not vehicle:
+            raise Conflict(
+                f"号牌 {plate}（颜色代码 {color}）已登记为车辆 {existing.id}",
+                code="vehicle.plate_exists",
+                field="plate",
+            )
 
     def _unique(self, record: Base, column: str, code: str, message: str) -> None:
         model = type(record)

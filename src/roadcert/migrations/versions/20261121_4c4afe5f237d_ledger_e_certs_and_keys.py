@@ -1,8 +1,8 @@
 """ledger, e-certs and keys
 
-Revision ID: f5abce869b2b
+Revision ID: 4c4afe5f237d
 Revises:
-Create Date: 2026-11-21 12:48:32.656918
+Create Date: 2026-11-21 13:06:59.156416
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 
 import roadcert.db
 
-revision: str = "f5abce869b2b"
+revision: str = "4c4afe5f237d"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -23,9 +23,9 @@ def upgrade() -> None:
     op.create_table(
         "authority",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("uscc", sa.String(length=18), nullable=False),
-        sa.Column("region_code", sa.String(length=6), nullable=False),
+        sa.Column("region_code", sa.String(length=30), nullable=False),
         sa.Column("number_prefix", sa.String(length=4), nullable=False),
         sa.Column("ecert_enabled", sa.Boolean(), nullable=False),
         sa.Column("created_at", roadcert.db.UTCDateTime(timezone=True), nullable=False),
@@ -94,9 +94,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("uscc", sa.String(length=30), nullable=True),
         sa.Column("address", sa.String(length=300), nullable=False),
-        sa.Column("region_code", sa.String(length=6), nullable=False),
-        sa.Column("economic_type", sa.String(length=3), nullable=True),
-        sa.Column("status", sa.String(length=2), nullable=False),
+        sa.Column("region_code", sa.String(length=30), nullable=False),
+        sa.Column("economic_type", sa.String(length=30), nullable=True),
+        sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("created_at", roadcert.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", roadcert.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -116,12 +116,12 @@ def upgrade() -> None:
         sa.Column("authority_id", sa.Integer(), nullable=False),
         sa.Column("name", sa.String(length=50), nullable=False),
         sa.Column("id_number", sa.String(length=30), nullable=False),
-        sa.Column("id_type", sa.String(length=3), nullable=False),
-        sa.Column("sex", sa.String(length=1), nullable=False),
+        sa.Column("id_type", sa.String(length=30), nullable=False),
+        sa.Column("sex", sa.String(length=30), nullable=False),
         sa.Column("birth_date", sa.Date(), nullable=False),
         sa.Column("nationality", sa.String(length=50), nullable=False),
         sa.Column("address", sa.String(length=300), nullable=False),
-        sa.Column("driving_class", sa.String(length=20), nullable=True),
+        sa.Column("driving_class", sa.String(length=30), nullable=True),
         sa.Column("certificate_number", sa.String(length=30), nullable=False),
         sa.Column("photo_id", sa.Integer(), nullable=True),
         sa.Column("created_at", roadcert.db.UTCDateTime(timezone=True), nullable=False),
@@ -268,7 +268,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("practitioner_id", sa.Integer(), nullable=False),
         sa.Column("authority_id", sa.Integer(), nullable=False),
-        sa.Column("category", sa.String(length=5), nullable=False),
+        sa.Column("category", sa.String(length=30), nullable=False),
         sa.Column("first_issued", sa.Date(), nullable=False),
         sa.Column("valid_from", sa.Date(), nullable=False),
         sa.Column("valid_until", sa.Date(), nullable=False),
@@ -300,8 +300,8 @@ def upgrade() -> None:
         sa.Column("authority_id", sa.Integer(), nullable=False),
         sa.Column("licence_id", sa.Integer(), nullable=True),
         sa.Column("plate", sa.String(length=12), nullable=False),
-        sa.Column("plate_color", sa.String(length=2), nullable=False),
-        sa.Column("vehicle_type", sa.String(length=3), nullable=False),
+        sa.Column("plate_color", sa.String(length=30), nullable=False),
+        sa.Column("vehicle_type", sa.String(length=30), nullable=False),
         sa.Column("brand_model", sa.String(length=100), nullable=False),
         sa.Column("seats", sa.Integer(), nullable=True),
         sa.Column("tonnage_kg", sa.Integer(), nullable=True),
@@ -309,8 +309,8 @@ def upgrade() -> None:
         sa.Column("width_mm", sa.Integer(), nullable=False),
         sa.Column("height_mm", sa.Integer(), nullable=False),
         sa.Column("business_scopes", sa.JSON(), nullable=False),
-        sa.Column("technical_grade", sa.String(length=1), nullable=False),
-        sa.Column("status", sa.String(length=2), nullable=False),
+        sa.Column("technical_grade", sa.String(length=30), nullable=False),
+        sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("ride_hailing", sa.Boolean(), nullable=False),
         sa.Column("transport_number", sa.String(length=60), nullable=False),
         sa.Column("issue_date", sa.Date(), nullable=False),
