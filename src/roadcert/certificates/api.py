@@ -64,4 +64,6 @@ def issue(svc: Svc, data: IssueRequest) -> dict[str, Any]:
         raise BadInput("该记录没有可制发的证照类型", code="issuance.no_target", field="type_code")
     target: Target = targets[0]
     operation = Operation.REISSUE if svc.issuance.current(target) else Operation.NEW
-    return svc.issuance.describe(svc.issuance.issue(target, operation), with_signature=False)
+    ecert = svc.issuance.issue(target, operation)
+    svc.session.flush()
+    return svc.issuance.describe(ecert, with_signature=False)

@@ -13,7 +13,7 @@ from typing import Any
 
 from roadcert.catalog import codes
 from roadcert.certificates.models import Operation
-from roadcert.certificates.service import Effect, IssuanceService, Target
+from roadcert.certificates.service import Effect, IssuanceRefused, IssuanceService, Target
 from roadcert.errors import BadInput
 from roadcert.registry import quality
 from roadcert.registry.models import (
@@ -306,15 +306,25 @@ class BusinessService:
     def issue_all(self, records: Iterable[Operator | Licence | Vehicle | Practitioner]) -> Effect:
         """Issue every missing e-cert of the given records (used by the demo and catch-up)."""
         effect = Effect()
+        records = list(records)
+        targets: list[Target] = []
         for record in records:
             if isinstance(record, Licence):
-                targets = self.issuance.targets_for_licence(record)
+                targets += self.issuance.targets_for_licence(record)
             elif isinstance(record, Vehicle):
-                targets = self.issuance.targets_for_vehicle(record)
+                targets += self.issuance.targets_for_vehicle(record)
             elif isinstance(record, Practitioner):
-                targets = self.issuance.targets_for_practitioner(record)
-            else:
+                targets += self.issuance.targets_for_practitioner(record)
+        # One query each for what exists and for the photos, instead of one per e-cert.
+        existing = self.issuance.current_many(targets)
+        self.issuance.prefetch_photos(
+            r.photo_id for r in records if isinstance(r, Vehicle | Practitioner)
+        )
+        for target in targets:
+            if target.current_key in existing:
                 continue
-            missing = [t for t in targets if self.issuance.current(t) is None]
-            self.issuance.try_issue(missing, Operation.NEW, effect)
+            try:
+                effect.issued.append(self.issuance.issue(target, Operation.NEW, previous=None))
+            except IssuanceRefused as refusal:
+                effect.refused.append(refusal)
         return effect

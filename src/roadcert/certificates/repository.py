@@ -18,9 +18,12 @@ class EcertRepository:
         self.session = session
 
     def add(self, ecert: Ecert) -> None:
-        """Stage a new e-cert version and give it its id."""
+        """Stage a new e-cert version; it is written with the next flush.
+
+        Not flushed here: bulk issuance lets SQLAlchemy batch the INSERTs (on PostgreSQL one
+        statement for many rows), and the next query flushes it anyway.
+        """
         self.session.add(ecert)
-        self.session.flush()
 
     def get(self, ecert_id: int) -> Ecert | None:
         """An e-cert version by id."""
@@ -33,6 +36,15 @@ class EcertRepository:
     def current(self, current_key: str) -> Ecert | None:
         """The current version of one certificate."""
         return self.session.scalars(select(Ecert).where(Ecert.current_key == current_key)).first()
+
+    def current_many(self, keys: list[str]) -> dict[str, Ecert]:
+        """The current versions for many current keys."""
+        found: dict[str, Ecert] = {}
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start : start + 1000]
+            for ecert in self.session.scalars(select(Ecert).where(Ecert.current_key.in_(chunk))):
+                found[ecert.current_key or ""] = ecert
+        return found
 
     def of_source(self, source_kind: str, source_id: int) -> Sequence[Ecert]:
         """Every version made from one ledger record, newest first."""

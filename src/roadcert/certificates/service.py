@@ -7,6 +7,7 @@ version is never edited: only its status changes.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -82,6 +83,13 @@ class Effect:
 Clock = Callable[[], datetime]
 
 
+class _Unknown:
+    """Marks "not looked up yet", as distinct from "looked up, there is none"."""
+
+
+UNKNOWN = _Unknown()
+
+
 class IssuanceService:
     """Signs e-cert versions and moves them through their states."""
 
@@ -94,7 +102,11 @@ class IssuanceService:
         self.actor = actor
         self.repo = EcertRepository(session)
         self.ledger = LedgerRepository(session)
-        self._rng = random.SystemRandom()
+        # Serials need to be unique, not secret: one seed from the OS, then a fast generator
+        # (SystemRandom costs two system calls per character).
+        self._rng = random.Random(os.urandom(32))
+        # Photo digests prefetched for a batch by ``prefetch_photos``.
+        self._photo_digests: dict[int, str] = {}
 
     def today(self) -> date:
         """The current date in China (UTC+8), which decides validity days."""
@@ -133,14 +145,22 @@ class IssuanceService:
 
     # -- issuance ----------------------------------------------------------------------------
 
-    def issue(self, target: Target, operation: Operation = Operation.NEW) -> Ecert:
+    def issue(
+        self,
+        target: Target,
+        operation: Operation = Operation.NEW,
+        *,
+        previous: Ecert | _Unknown | None = UNKNOWN,
+    ) -> Ecert:
         """Sign a new version for ``target``; the previous current version becomes 已换发.
 
+        ``previous`` is the current version when the caller already looked it up (bulk work).
         Raises :class:`IssuanceRefused` (or :class:`NotStandardData`) naming the precondition.
         """
         cert_type = CATALOGUE[target.type_code]
         content, authority = self._content(target, cert_type)
-        previous = self.repo.current(target.current_key)
+        if isinstance(previous, _Unknown):
+            previous = self.repo.current(target.current_key)
         now = self.clock()
         if previous is not None:
             previous.status = EcertStatus.SUPERSEDED
@@ -198,6 +218,8 @@ class IssuanceService:
                 effect.issued.append(self.issue(target, operation))
             except IssuanceRefused as refusal:
                 effect.refused.append(refusal)
+        # One operation's few e-certs get their ids now, for the answer that lists them.
+        self.session.flush()
 
     def _content(
         self, target: Target, cert_type: CertificateType
@@ -285,6 +307,8 @@ class IssuanceService:
     ) -> str | None:
         if cert_type.photo is None:
             return None
+        if photo_id is not None and photo_id in self._photo_digests:
+            return self._photo_digests[photo_id]
         digest = self.ledger.photo_digest(photo_id)
         if digest is None:
             kind = "车辆照片" if cert_type.photo is PhotoKind.VEHICLE else "个人照片"
@@ -339,6 +363,14 @@ class IssuanceService:
         current.status_changed_at = self.clock()
         current.status_reason = reason
         return current
+
+    def prefetch_photos(self, photo_ids: Iterable[int | None]) -> None:
+        """Load the SM3 digests of many photos in one query, for bulk issuance."""
+        self._photo_digests.update(self.ledger.photo_digests([i for i in photo_ids if i]))
+
+    def current_many(self, targets: Iterable[Target]) -> dict[str, Ecert]:
+        """The current versions of many targets in one query, by current key."""
+        return self.repo.current_many([t.current_key for t in targets])
 
     def current(self, target: Target) -> Ecert | None:
         """The current version for a target, if any."""

@@ -45,6 +45,9 @@ class KeyService:
         self.settings = settings
         self.repo = KeyRepository(session)
         self._signers: dict[int, Callable[[bytes], bytes]] = {}
+        # The signing key record of each authority, so bulk issuance does not query it per
+        # e-cert; cleared whenever a key changes state.
+        self._signing: dict[int, KeyRecord] = {}
 
     # -- hierarchy -------------------------------------------------------------------------
 
@@ -128,12 +131,15 @@ class KeyService:
 
     def signing_key(self, authority: Authority) -> KeyRecord:
         """The authority's active signing key, rotated first if it is due."""
-        current = self.repo.current(KeyRole.SIGNING, authority.id)
+        current = self._signing.get(authority.id)
+        if current is None or current.state != KeyState.ACTIVE:
+            current = self.repo.current(KeyRole.SIGNING, authority.id)
         if current is not None:
             # Short-lived keys get a proportionally short margin, or they would rotate on
             # every use.
             margin = min(RENEW_MARGIN, (current.not_after - current.not_before) / 4)
             if current.not_after - margin > utcnow():
+                self._signing[authority.id] = current
                 return current
         return self.rotate(authority)
 
@@ -161,7 +167,9 @@ class KeyService:
             now - timedelta(minutes=5),
             not_after,
         )
-        return self._keep(label, KeyRole.SIGNING, der, authority.id, province.id)
+        record = self._keep(label, KeyRole.SIGNING, der, authority.id, province.id)
+        self._signing[authority.id] = record
+        return record
 
     def withdraw(self, key_record_id: int) -> KeyRecord:
         """Stop trusting a signing key (compromise, authority closed)."""
@@ -170,6 +178,7 @@ class KeyService:
             raise NotFound(f"签名密钥 {key_record_id} 不存在", code="key.not_found")
         record.state = KeyState.WITHDRAWN
         record.state_changed_at = utcnow()
+        self._signing = {a: r for a, r in self._signing.items() if r.id != record.id}
         return record
 
     def signer(self, record: KeyRecord) -> Callable[[bytes], bytes]:

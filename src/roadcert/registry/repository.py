@@ -66,6 +66,15 @@ class LedgerRepository:
             return None
         return self.session.scalar(select(Photo.sm3).where(Photo.id == photo_id))
 
+    def photo_digests(self, photo_ids: list[int]) -> dict[int, str]:
+        """SM3 digests of many photos, by id."""
+        found: dict[int, str] = {}
+        for start in range(0, len(photo_ids), 1000):
+            chunk = photo_ids[start : start + 1000]
+            rows = self.session.execute(select(Photo.id, Photo.sm3).where(Photo.id.in_(chunk)))
+            found.update({photo_id: digest for photo_id, digest in rows})
+        return found
+
     def licences_of(self, operator_id: int) -> Sequence[Licence]:
         """An operator's licences."""
         return self.session.scalars(
