@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from roadcert.catalog.types import (
+    CATALOGUE,
     DANGEROUS_GOODS_LICENCE,
     RADIOACTIVE_LICENCE,
     RIDE_HAILING_LICENCE,
@@ -129,8 +130,6 @@ class DemoReport:
         """A Chinese summary."""
         if self.skipped:
             return ["演示省份已存在，未重复建数。"]
-        from roadcert.catalog.types import CATALOGUE
-
         out = [
             f"演示省份：吉林省；核发机关 {self.authorities} 个，业户 {self.operators} 户，"
             f"经营许可证 {self.licences} 件，车辆 {self.vehicles} 辆，"

@@ -13,7 +13,13 @@ from typing import Any
 
 from roadcert.catalog import codes
 from roadcert.certificates.models import Operation
-from roadcert.certificates.service import Effect, IssuanceRefused, IssuanceService, Target
+from roadcert.certificates.service import (
+    Effect,
+    IssuanceRefused,
+    IssuanceService,
+    Target,
+    type_for_category,
+)
 from roadcert.errors import BadInput
 from roadcert.registry import quality
 from roadcert.registry.models import (
@@ -292,8 +298,6 @@ class BusinessService:
         return outcome
 
     def _targets_of_category(self, person: Practitioner, category: str) -> list[Target]:
-        from roadcert.certificates.service import type_for_category
-
         cert_type = type_for_category(category)
         return [
             t

@@ -7,26 +7,28 @@ version is never edited: only its status changes.
 
 from __future__ import annotations
 
+import base64
 import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from roadcert.catalog import codes
-from roadcert.catalog.types import CATALOGUE, CertGroup, CertificateType, PhotoKind
+from roadcert.catalog.types import CATALOGUE, CertificateType, PhotoKind
 from roadcert.catalog.types import type_for_category as catalogue_type_for_category
 from roadcert.certificates import faces
 from roadcert.certificates.models import Ecert, EcertStatus, Operation, SourceKind
 from roadcert.certificates.repository import EcertRepository
-from roadcert.crypto import cbor, sm
+from roadcert.crypto import cbor, sm, x509
 from roadcert.crypto.service import KeyService
 from roadcert.db import utcnow
 from roadcert.errors import NotFound, RoadcertError
-from roadcert.kit import ecert_id
+from roadcert.kit import ecert_id, uscc
+from roadcert.kit.checks import Verdict
 from roadcert.registry import quality
 from roadcert.registry.models import (
     Authority,
@@ -110,8 +112,6 @@ class IssuanceService:
 
     def today(self) -> date:
         """The current date in China (UTC+8), which decides validity days."""
-        from datetime import timedelta
-
         return (self.clock() + timedelta(hours=8)).date()
 
     # -- targets -----------------------------------------------------------------------------
@@ -403,10 +403,6 @@ class IssuanceService:
 
     def describe(self, ecert: Ecert, *, with_signature: bool = True) -> dict[str, Any]:
         """The JSON view of an e-cert, as `ecert show --json` and the API print it."""
-        import base64
-
-        from roadcert.crypto import x509
-
         cert_type = CATALOGUE[ecert.type_code]
         status = self.effective_status(ecert)
         out: dict[str, Any] = {
@@ -475,14 +471,10 @@ def _type_code_of(q: Qualification) -> str | None:
 
 
 def _uscc_acceptable(code: str) -> bool:
-    from roadcert.kit import uscc
-    from roadcert.kit.checks import Verdict
-
     return uscc.check(code).verdict in (Verdict.VALID, Verdict.WARN)
 
 
 __all__ = [
-    "CertGroup",
     "Effect",
     "IssuanceRefused",
     "IssuanceService",
