@@ -20,6 +20,7 @@ from roadcert.errors import RoadcertError, validation_error
 from roadcert.portal.views import router as portal_router
 from roadcert.registry.api import router as ledger_router
 from roadcert.runtime import Runtime
+from roadcert.verification.api import router as verification_router
 
 log = logging.getLogger(__name__)
 
@@ -96,5 +97,6 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(ledger_router)
     app.include_router(ecert_router)
     app.include_router(key_router)
+    app.include_router(verification_router)
     app.include_router(portal_router)
     return app

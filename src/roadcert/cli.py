@@ -7,6 +7,8 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -37,6 +39,10 @@ ledger_app = typer.Typer(help="台账：录入记录、办理业务", no_args_is
 app.add_typer(ecert_app, name="ecert")
 app.add_typer(keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
+trust_list_app = typer.Typer(help="信任列表：导出签名的受信任证书列表", no_args_is_help=True)
+status_list_app = typer.Typer(help="状态列表：导出核发机关签名的证照状态列表", no_args_is_help=True)
+app.add_typer(trust_list_app, name="trust-list")
+app.add_typer(status_list_app, name="status-list")
 
 out = Console()
 err = Console(stderr=True)
@@ -210,6 +216,38 @@ def ecert_show(
     out.print(f"签名：{data['signature']['alg']}  签名密钥 {data['signature']['key_id']}")
 
 
+class FaceFormat(StrEnum):
+    """Formats a face renders to."""
+
+    PDF = "pdf"
+    PNG = "png"
+
+
+@ecert_app.command("render")
+def ecert_render(
+    ref: Annotated[str, typer.Argument(help="证照标识或编号 id")],
+    fmt: Annotated[FaceFormat, typer.Option("--format", help="pdf 或 png")] = FaceFormat.PDF,
+    output: Annotated[Path, typer.Option("-o", "--output", help="输出文件")] = Path("ecert.pdf"),
+) -> None:
+    """生成电子证照照面（PDF 内嵌签名证照，可离线查验）。"""
+    from roadcert.render.service import render
+
+    with unit_of_work() as svc:
+        data = render(svc, svc.issuance.get(ref), fmt.value)
+    output.write_bytes(data)
+    out.print(f"已写出 {output}（{len(data)} 字节）")
+
+
+@ecert_app.command("code")
+def ecert_code(ref: Annotated[str, typer.Argument(help="证照标识或编号 id")]) -> None:
+    """打印该证照二维码的内容（HTTPS://<查验主机>/R/<BASE32>）。"""
+    from roadcert.verification.codes import text_for
+
+    with unit_of_work() as svc:
+        text = text_for(svc, svc.issuance.get(ref), svc.keys.settings.verify_host)
+    sys.stdout.write(text + "\n")
+
+
 @ecert_app.command("expire")
 def ecert_expire() -> None:
     """把有效期已届满的电子证照置为“已过期”（每日运行）。"""
@@ -270,6 +308,73 @@ def keys_withdraw(
     with unit_of_work() as svc:
         record = svc.keys.withdraw(key_record_id)
     out.print(f"已撤回 key_id={record.key_id}")
+
+
+# -- trust list and status lists -------------------------------------------------------------
+
+OutputFile = Annotated[Path, typer.Option("-o", "--output", help="写入的文件")]
+
+
+def _write_bytes(path: Path, content: bytes) -> None:
+    try:
+        path.write_bytes(content)
+    except OSError as exc:
+        fail(f"无法写入：{path}（{exc.strerror}）", "output.unwritable", 2)
+
+
+def _china_time(moment: datetime) -> str:
+    return f"{moment.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d %H:%M:%S}（北京时间）"
+
+
+@trust_list_app.command("export")
+def trust_list_export(output: OutputFile) -> None:
+    """导出签名的信任列表（COSE_Sign1，省级 CA 签名；格式见 docs/trust.md）。"""
+    from roadcert.crypto import trustlist
+    from roadcert.crypto.models import KeyRole
+
+    with unit_of_work() as svc:
+        now = svc.issuance.clock()
+        next_update = now + timedelta(seconds=svc.keys.settings.trust_list_ttl)
+        token = trustlist.build_trust_list(svc.session, svc.keys, now, next_update)
+    _write_bytes(output, token)
+    entries = trustlist.parse_trust_list(token).entries
+    roles = Counter(e.role for e in entries)
+    out.print(
+        f"信任列表已写入 {output}：{len(entries)} 张证书（根 {roles[KeyRole.ROOT]}、"
+        f"省级 CA {roles[KeyRole.PROVINCE]}、签名 {roles[KeyRole.SIGNING]}），{len(token)} 字节，"
+        f"下次更新 {_china_time(next_update)}",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@status_list_app.command("export")
+def status_list_export(
+    uscc: Annotated[str, typer.Argument(help="核发机关统一社会信用代码")], output: OutputFile
+) -> None:
+    """导出核发机关签名的状态列表（Token Status List，CWT；格式见 docs/trust.md）。"""
+    from roadcert.certificates import status
+
+    with unit_of_work() as svc:
+        authority = svc.ledger.repo.authority_by_uscc(uscc)
+        if authority is None:
+            raise BadInput(f"核发机关 {uscc} 不存在", code="authority.not_found")
+        name = authority.name
+        ttl = svc.keys.settings.status_list_ttl
+        token = status.build_status_list(
+            svc.session, authority, svc.keys, svc.issuance.clock(), ttl
+        )
+    _write_bytes(output, token)
+    parsed = status.parse_status_list(token)
+    counts = parsed.counts()
+    out.print(
+        f"状态列表已写入 {output}：{name}，{parsed.size} 个条目，其中无效 "
+        f"{counts[status.ListStatus.INVALID]}、暂停 {counts[status.ListStatus.SUSPENDED]}、"
+        f"已换发 {counts[status.ListStatus.SUPERSEDED]}，{len(token)} 字节，"
+        f"有效至 {_china_time(parsed.stale_after or parsed.issued_at)}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 # -- quality ---------------------------------------------------------------------------------
@@ -467,6 +572,78 @@ def ledger_photo(
         else:
             result = svc.business.practitioner_photo(record_id, content)
         echo_json(present.outcome(result))
+
+
+@app.command()
+def verify(
+    source: Annotated[
+        str, typer.Argument(help="二维码文本，或二维码图片（PNG/JPEG）、roadcert PDF 的文件路径")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
+    trust_list: Annotated[
+        Path | None, typer.Option(help="离线：受信任列表文件（roadcert trust-list export）")
+    ] = None,
+    root: Annotated[
+        Path | None, typer.Option(help="离线：根证书 PEM（roadcert keys export 的输出即可）")
+    ] = None,
+    status_list: Annotated[
+        list[Path] | None,
+        typer.Option(help="离线：状态列表文件，可多次给出（roadcert status-list export）"),
+    ] = None,
+) -> None:
+    """查验电子证照：签名、签发机关、状态、有效期、证照标识分别给出；全部通过时退出码为 0。
+
+    给出 --trust-list 与 --root 时离线查验，不需要数据库；否则查询本机电子证照库。
+    """
+    from datetime import UTC, datetime
+
+    from roadcert.verification import inputs
+    from roadcert.verification.service import verify_cose
+    from roadcert.verification.sources import OnlineSource, load_offline
+
+    try:
+        path = Path(source)
+        is_file = len(source) < 4096 and path.is_file()
+        cose = (
+            inputs.cose_from_bytes(path.read_bytes()) if is_file else inputs.cose_from_text(source)
+        )
+        now = datetime.now(UTC)
+        if trust_list is not None or root is not None:
+            if trust_list is None or root is None:
+                fail("离线查验需同时给出 --trust-list 与 --root", "verify.offline_args", 2)
+            offline = load_offline(
+                trust_list.read_bytes(),
+                root.read_bytes(),
+                [p.read_bytes() for p in status_list or []],
+                now,
+            )
+            result = verify_cose(cose, offline, now)
+        else:
+            with unit_of_work("verify") as svc:
+                result = verify_cose(cose, OnlineSource(svc), now)
+    except RoadcertError as exc:
+        fail(exc.message, exc.code, 2)
+    except OSError as exc:
+        fail(f"无法读取文件（{exc.strerror}）", "input.unreadable", 2)
+    data = result.to_dict()
+    if as_json:
+        echo_json(data)
+    else:
+        out.print("[bold green]✔ 查验通过[/]" if result.ok else "[bold red]✘ 查验未通过[/]")
+        for name, key in (
+            ("签名", "signature"),
+            ("签发机关", "issuer"),
+            ("证照状态", "status"),
+            ("有效期", "validity"),
+            ("证照标识", "identifier"),
+        ):
+            part = data[key]
+            mark = "✔" if part["ok"] else "✘"
+            out.print(f"  {mark} {name}：{escape(part['message'])}")
+        face = data.get("face")
+        if face:
+            out.print(f"  {face['holder_name']} · {face['number']} · {face['identifier']}")
+    raise typer.Exit(0 if result.ok else 1)
 
 
 def main() -> None:

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     province_code: str = Field(default="220000", description="GB/T 2260 code of the province")
     verify_host: str = Field(default="127.0.0.1:8000", description="host named in 2D codes")
     signing_key_days: int = Field(default=365, ge=1, description="life of a signing key")
+    status_list_ttl: int = Field(
+        default=3600, ge=1, description="seconds a status list may be cached (its ttl and exp)"
+    )
+    trust_list_ttl: int = Field(
+        default=86400, ge=1, description="seconds from a trust list's issue to its next update"
+    )
 
     @model_validator(mode="after")
     def _refuse_insecure_defaults(self) -> Settings:

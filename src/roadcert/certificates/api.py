@@ -1,21 +1,24 @@
-"""JSON API of e-certs: list, show, explicit issuance (HTTP translation only)."""
+"""JSON API of e-certs: list, show, explicit issuance, status lists (HTTP translation only)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict
 
 from roadcert import present
+from roadcert.certificates import status as status_lists
 from roadcert.certificates.models import EcertStatus, Operation, SourceKind
 from roadcert.certificates.service import Target
 from roadcert.deps import get_services
-from roadcert.errors import BadInput
+from roadcert.errors import BadInput, NotFound
 from roadcert.registry.schemas import RecordId
+from roadcert.render.service import render
 from roadcert.runtime import Services
 
-router = APIRouter(prefix="/api/ecerts", tags=["e-certs 电子证照"])
+# Paths are written out in full: status lists live beside /api/ecerts, not under it.
+router = APIRouter(tags=["e-certs 电子证照"])
 Svc = Annotated[Services, Depends(get_services)]
 
 
@@ -28,7 +31,7 @@ class IssueRequest(BaseModel):
     type_code: str | None = None
 
 
-@router.get("", summary="电子证照列表")
+@router.get("/api/ecerts", summary="电子证照列表")
 def list_ecerts(
     svc: Svc,
     type_code: str | None = None,
@@ -45,12 +48,14 @@ def list_ecerts(
     ]
 
 
-@router.get("/{ref}", summary="电子证照详情（含签名、签名数据与证书链）")
+@router.get("/api/ecerts/{ref}", summary="电子证照详情（含签名、签名数据与证书链）")
 def show_ecert(svc: Svc, ref: str) -> dict[str, Any]:
     return svc.issuance.describe(svc.issuance.get(ref))
 
 
-@router.post("/issue", status_code=201, summary="为台账记录制发电子证照（前置条件不满足时拒绝）")
+@router.post(
+    "/api/ecerts/issue", status_code=201, summary="为台账记录制发电子证照（前置条件不满足时拒绝）"
+)
 def issue(svc: Svc, data: IssueRequest) -> dict[str, Any]:
     model = {
         SourceKind.LICENCE: "licence",
@@ -67,3 +72,42 @@ def issue(svc: Svc, data: IssueRequest) -> dict[str, Any]:
     ecert = svc.issuance.issue(target, operation)
     svc.session.flush()
     return svc.issuance.describe(ecert, with_signature=False)
+
+
+@router.get(
+    "/api/status-lists/{authority_uscc}",
+    response_class=Response,
+    tags=["status lists 状态列表"],
+    summary="核发机关的签名状态列表（Token Status List，CWT；格式见 docs/trust.md）",
+    responses={
+        200: {"content": {status_lists.MEDIA_TYPE: {}}},
+        404: {"description": "核发机关不存在（JSON {code, message}）"},
+    },
+)
+def status_list(svc: Svc, authority_uscc: str) -> Response:
+    authority = svc.ledger.repo.authority_by_uscc(authority_uscc)
+    if authority is None:
+        raise NotFound(f"核发机关 {authority_uscc} 不存在", code="authority.not_found")
+    ttl = svc.keys.settings.status_list_ttl
+    token = status_lists.build_status_list(
+        svc.session, authority, svc.keys, svc.issuance.clock(), ttl
+    )
+    return Response(
+        content=token,
+        media_type=status_lists.MEDIA_TYPE,
+        headers={"Cache-Control": f"public, max-age={ttl}"},
+    )
+
+
+@router.get(
+    "/api/ecerts/{ref}/{fmt}",
+    summary="电子证照照面（pdf 内嵌签名证照；png 图片），按需生成",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}, "image/png": {}}}},
+)
+def face(svc: Svc, ref: str, fmt: Literal["pdf", "png"]) -> Response:
+    data = render(svc, svc.issuance.get(ref), fmt)
+    media = "application/pdf" if fmt == "pdf" else "image/png"
+    return Response(
+        data, media_type=media, headers={"Content-Disposition": f'inline; filename="ecert.{fmt}"'}
+    )

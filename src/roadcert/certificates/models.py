@@ -84,6 +84,8 @@ class Ecert(Base):
     __tablename__ = "ecert"
     __table_args__ = (
         UniqueConstraint("serial", "version"),
+        # Each version's own entry in its authority's status list (certificates/status.py).
+        UniqueConstraint("authority_id", "status_index"),
         Index("ix_ecert_source", "source_kind", "source_id"),
     )
 
@@ -115,5 +117,7 @@ class Ecert(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     signing_key_id: Mapped[int] = mapped_column(ForeignKey("key_record.id"))
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("ecert.id"))
+    # Index into the authority's status list, drawn at random at issuance.
+    status_index: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

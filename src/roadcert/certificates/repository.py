@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, datetime
 
 from sqlalchemy import func, select, update
@@ -99,3 +99,49 @@ class EcertRepository:
         """How many e-cert versions are in each state."""
         rows = self.session.execute(select(Ecert.status, func.count()).group_by(Ecert.status))
         return {status: count for status, count in rows}
+
+    # -- status list indices -------------------------------------------------------------------
+
+    def status_index_count(self, authority_id: int) -> int:
+        """How many indices of the authority's status list are used (one per e-cert version)."""
+        count = self.session.scalar(
+            select(func.count()).select_from(Ecert).where(Ecert.authority_id == authority_id)
+        )
+        return int(count or 0)
+
+    def status_index_max(self, authority_id: int) -> int | None:
+        """The highest used index of the authority's list (an index lookup, not a scan)."""
+        return self.session.scalar(
+            select(func.max(Ecert.status_index)).where(Ecert.authority_id == authority_id)
+        )
+
+    def status_index_extent(self, authority_id: int) -> tuple[int, int | None]:
+        """The number of used indices of the authority's list and the highest one."""
+        row = self.session.execute(
+            select(func.count(), func.max(Ecert.status_index)).where(
+                Ecert.authority_id == authority_id
+            )
+        ).one()
+        return int(row[0] or 0), row[1]
+
+    def status_indices_taken(self, authority_id: int, candidates: Collection[int]) -> set[int]:
+        """Which of ``candidates`` are used in the authority's list.
+
+        Pending e-certs are not flushed first: bulk issuance keeps its INSERTs batched, and the
+        caller accounts for the indices it drew itself.
+        """
+        with self.session.no_autoflush:
+            found = self.session.scalars(
+                select(Ecert.status_index).where(
+                    Ecert.authority_id == authority_id,
+                    Ecert.status_index.in_(list(candidates)),
+                )
+            )
+            return set(found)
+
+    def status_indices(self, authority_id: int, status: str | None = None) -> list[int]:
+        """The used indices of the authority's list, of e-certs in ``status`` if given."""
+        query = select(Ecert.status_index).where(Ecert.authority_id == authority_id)
+        if status is not None:
+            query = query.where(Ecert.status == status)
+        return list(self.session.scalars(query))

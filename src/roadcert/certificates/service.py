@@ -23,6 +23,7 @@ from roadcert.catalog.types import type_for_category as catalogue_type_for_categ
 from roadcert.certificates import faces
 from roadcert.certificates.models import Ecert, EcertStatus, Operation, SourceKind
 from roadcert.certificates.repository import EcertRepository
+from roadcert.certificates.status import StatusIndexAllocator
 from roadcert.crypto import cbor, sm, x509
 from roadcert.crypto.service import KeyService
 from roadcert.db import utcnow
@@ -109,6 +110,9 @@ class IssuanceService:
         self._rng = random.Random(os.urandom(32))
         # Photo digests prefetched for a batch by ``prefetch_photos``.
         self._photo_digests: dict[int, str] = {}
+        # Status list: every version gets a random index in its authority's list, so the list
+        # (built from ``Ecert.status``) follows every lifecycle change with no further step.
+        self.status_indices = StatusIndexAllocator(self.repo)
 
     def today(self) -> date:
         """The current date in China (UTC+8), which decides validity days."""
@@ -206,6 +210,7 @@ class IssuanceService:
             signature=signature,
             signing_key_id=key.id,
             supersedes_id=previous.id if previous else None,
+            status_index=self.status_indices.allocate(authority.id),  # status list entry
             issued_at=now,
         )
         self.repo.add(ecert)
