@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from roadcert.catalog import codes
 from roadcert.catalog.types import CATALOGUE
+from roadcert.certificates import faces
 from roadcert.deps import get_services
 from roadcert.errors import BadInput, RoadcertError
 from roadcert.runtime import Services
@@ -52,6 +54,13 @@ async def verify_api(request: Request, svc: Svc) -> dict[str, Any]:
     return verify_cose(cose, OnlineSource(svc), runtime.clock()).to_dict()
 
 
+def _printable(key: str, value: Any) -> Any:
+    """Category codes as their Chinese names; other items as the code carries them."""
+    if key == "categories":
+        return [faces.label(codes.QualificationCategory, str(c)) for c in value]
+    return value
+
+
 def page_context(result: Verification | None, error: RoadcertError | None) -> dict[str, Any]:
     """What the verify page shows: a verdict, the five results and the face data."""
     if result is None:
@@ -76,7 +85,9 @@ def page_context(result: Verification | None, error: RoadcertError | None) -> di
         cert_type = CATALOGUE.get(face["type_code"])
         face["type_name"] = cert_type.name if cert_type else face["type_code"]
         labels = {i.key: i.label for i in cert_type.face} if cert_type else {}
-        face["item_rows"] = [(labels.get(k, k), v) for k, v in face["items"].items()]
+        face["item_rows"] = [
+            (labels.get(k, k), _printable(k, v)) for k, v in face["items"].items()
+        ]
     return {"title": "电子证照查验", "ok": result.ok, "error": None, "parts": parts, "face": face}
 
 
