@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -603,7 +604,8 @@ def verify(
 
     try:
         path = Path(source)
-        is_file = len(source) < 4096 and path.is_file()
+        # os.path.isfile is False on any OS error, e.g. a 500-character base32 "file name".
+        is_file = os.path.isfile(source)
         cose = (
             inputs.cose_from_bytes(path.read_bytes()) if is_file else inputs.cose_from_text(source)
         )

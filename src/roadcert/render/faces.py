@@ -671,7 +671,8 @@ def render_pdf(doc: FaceDocument) -> bytes:
     canvas.showPage()
     if doc.attachment is not None:
         embed(canvas, doc.attachment)
-    canvas.save()
+    with typeset.subset_lock:
+        canvas.save()
     return buffer.getvalue()
 
 

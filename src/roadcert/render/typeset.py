@@ -29,6 +29,9 @@ Colour = tuple[float, float, float]
 INK: Colour = (0.1, 0.1, 0.1)
 
 _register_lock = threading.Lock()
+# reportlab subsets a registered TrueType font through one shared read position in the font
+# file, so two threads saving PDFs at once would interleave their reads: saves take turns.
+subset_lock = threading.Lock()
 _font: TTFont | None = None
 
 

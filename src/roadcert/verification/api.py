@@ -43,7 +43,7 @@ async def verify_api(request: Request, svc: Svc) -> dict[str, Any]:
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
             data = json.loads(body)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise BadInput("不是有效的 JSON", code="bad_input") from exc
         if not isinstance(data, dict) or not isinstance(data.get("text"), str):
             raise BadInput("须提供 text 字段（二维码内容）", code="bad_input", field="text")
@@ -85,9 +85,7 @@ def page_context(result: Verification | None, error: RoadcertError | None) -> di
         cert_type = CATALOGUE.get(face["type_code"])
         face["type_name"] = cert_type.name if cert_type else face["type_code"]
         labels = {i.key: i.label for i in cert_type.face} if cert_type else {}
-        face["item_rows"] = [
-            (labels.get(k, k), _printable(k, v)) for k, v in face["items"].items()
-        ]
+        face["item_rows"] = [(labels.get(k, k), _printable(k, v)) for k, v in face["items"].items()]
     return {"title": "电子证照查验", "ok": result.ok, "error": None, "parts": parts, "face": face}
 
 

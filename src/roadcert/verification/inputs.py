@@ -14,8 +14,15 @@ PDF_MAGIC = b"%PDF-"
 
 
 def cose_from_text(text: str) -> bytes:
-    """The COSE bytes in a scanned code's text (URL or bare base32)."""
-    return payload.from_text(text.strip())
+    """The COSE bytes in a scanned code's text (URL or bare base32), checked to be whole."""
+    return _whole(payload.from_text(text.strip()))
+
+
+def _whole(cose: bytes) -> bytes:
+    # A code cut at a base32 group boundary still decodes; its structure shows the cut, and
+    # every unreadable code is refused the same way however it was damaged.
+    payload.open_envelope(cose)
+    return cose
 
 
 def cose_from_bytes(data: bytes) -> bytes:
@@ -26,7 +33,7 @@ def cose_from_bytes(data: bytes) -> bytes:
         embedded = faces.extract_attachment(data)
         if embedded is None:
             raise BadInput("PDF 中没有 roadcert 电子证照", code="verify.pdf_no_ecert")
-        return embedded
+        return _whole(embedded)
     if data.startswith((PNG_MAGIC, JPEG_MAGIC)):
         codes = qr.decode_image(data)
         if not codes:

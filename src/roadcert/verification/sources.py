@@ -17,6 +17,7 @@ from roadcert.verification.service import (
     INTERNAL_TO_RESULT,
     SignerInfo,
     StatusResult,
+    china_today,
     status_from_list_value,
 )
 
@@ -48,8 +49,10 @@ class OnlineSource:
         ecert = self.services.issuance.repo.by_identifier(claims.identifier)
         if ecert is None:
             return StatusResult.UNKNOWN, "电子证照库中没有此证照"
-        status = self.services.issuance.effective_status(ecert)
-        return INTERNAL_TO_RESULT[status.value], "据电子证照库实时状态"
+        result = INTERNAL_TO_RESULT[ecert.status]
+        if result is StatusResult.VALID and ecert.valid_until < china_today(now):
+            result = StatusResult.EXPIRED  # the daily sweep may not have run yet
+        return result, "据电子证照库实时状态"
 
 
 def _beijing(moment: datetime) -> str:
@@ -67,7 +70,11 @@ class OfflineSource:
 
     def __init__(self, trust: TrustList, status_lists: list[StatusList]) -> None:
         self.trust = trust
-        self.status_lists = {s.authority_uscc: s for s in status_lists}
+        # With several lists of one authority, the newest decides: an older one could hide a
+        # revocation.
+        self.status_lists: dict[str, StatusList] = {}
+        for status_list in sorted(status_lists, key=lambda s: s.issued_at):
+            self.status_lists[status_list.authority_uscc] = status_list
 
     def signer(self, kid: bytes) -> SignerInfo | None:
         """A signing key on the trust list."""
@@ -102,13 +109,19 @@ class OfflineSource:
         ), f"据北京时间 {_beijing(status_list.issued_at)} 的状态列表"
 
 
+def _self_signed(der: bytes) -> bool:
+    info = x509.load(der)
+    return info.subject == info.issuer
+
+
 def load_offline(
     trust_token: bytes, root_pem: bytes, status_tokens: list[bytes], now: datetime
 ) -> OfflineSource:
     """Check a cached trust list against the root and status lists against it; keep the good."""
-    roots = [
-        der for der in x509.from_pem(root_pem) if x509.load(der).subject == x509.load(der).issuer
-    ]
+    try:
+        roots = [der for der in x509.from_pem(root_pem) if _self_signed(der)]
+    except ValueError as exc:
+        raise BadInput(f"根证书文件无法读取：{exc}", code="verify.root") from exc
     if not roots:
         raise BadInput("根证书文件中没有自签名根证书", code="verify.root")
     trust: TrustList | None = None
@@ -122,6 +135,13 @@ def load_offline(
     if trust is None:
         assert isinstance(error, TrustListError)
         raise error
+    if trust.is_stale(now):
+        # An old list may still trust a key withdrawn since: refuse it rather than guess.
+        raise TrustListError(
+            f"受信任列表已过期（应于北京时间 {_beijing(trust.next_update)} 前更新），"
+            "请联网后重新获取",
+            code="trust_list.stale",
+        )
     lists: list[StatusList] = []
     for token in status_tokens:
         parsed = parse_status_list(token)
