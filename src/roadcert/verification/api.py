@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from roadcert.catalog import codes
 from roadcert.catalog.types import CATALOGUE
@@ -51,7 +52,10 @@ async def verify_api(request: Request, svc: Svc) -> dict[str, Any]:
     else:
         cose = inputs.cose_from_bytes(body)
     runtime = request.app.state.runtime
-    return verify_cose(cose, OnlineSource(svc), runtime.clock()).to_dict()
+    # The database and SM2 work blocks: run it in the thread pool, off the event loop.
+    return await run_in_threadpool(
+        lambda: verify_cose(cose, OnlineSource(svc), runtime.clock()).to_dict()
+    )
 
 
 def _printable(key: str, value: Any) -> Any:

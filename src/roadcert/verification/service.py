@@ -12,9 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any, Protocol
 
-from roadcert.crypto import x509
+from roadcert.crypto import sm, x509
 from roadcert.kit import ecert_id
 from roadcert.kit.checks import Verdict
 from roadcert.verification import payload
@@ -181,7 +182,7 @@ def verify_cose(cose: bytes, source: TrustSource, now: datetime) -> Verification
                 {"kid": envelope.kid.hex()},
             ),
         )
-    public_key = x509.load(signer.certificate).public_key
+    public_key = _public_key(signer.certificate)
     if not payload.verify(envelope, public_key):
         return _failed(
             Part("INVALID", False, "签名无效：内容被改动或签名伪造", "signature.invalid"),
@@ -201,6 +202,12 @@ def verify_cose(cose: bytes, source: TrustSource, now: datetime) -> Verification
     )
     validity = _validity_part(claims, now)
     return Verification(signature, issuer, status, validity, identifier, claims, source.mode)
+
+
+@lru_cache(maxsize=256)
+def _public_key(certificate: bytes) -> sm.PublicKey:
+    """The public key of a signer certificate, parsed once per certificate."""
+    return x509.load(certificate).public_key
 
 
 def _issuer_part(signer: SignerInfo) -> Part:
