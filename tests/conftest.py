@@ -30,26 +30,43 @@ SHARED = Path(__file__).resolve().parents[2] / "shared"
 CONFORMANCE = SHARED / "conformance"
 
 
-def _postgres_engine() -> Iterator[Engine]:
-    schema = f"rc_test_{uuid.uuid4().hex[:12]}"
+def postgres_schema(prefix: str) -> Iterator[str]:
+    """A throwaway PostgreSQL schema, dropped afterwards; skipped when PostgreSQL is absent.
+
+    Under CI=true an unreachable PostgreSQL fails the test instead.
+    """
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     try:
         admin = make_engine(POSTGRES_URL)
         with admin.begin() as conn:
             conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
+    except Exception as exc:  # any failure to reach PostgreSQL means "absent"
         if os.environ.get("CI") == "true":
             pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable: {exc}")
-    engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
     try:
-        with engine.connect() as conn:
-            upgrade(connection=conn)
-        yield engine
+        yield schema
     finally:
-        engine.dispose()
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def postgres_url_for(schema: str) -> str:
+    """The PostgreSQL URL whose connections work in ``schema``."""
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+
+
+def _postgres_engine() -> Iterator[Engine]:
+    for schema in postgres_schema("rc_test"):
+        engine = make_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+        try:
+            with engine.connect() as conn:
+                upgrade(connection=conn)
+            yield engine
+        finally:
+            engine.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

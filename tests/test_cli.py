@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,11 +34,9 @@ from roadcert.crypto import x509
 from roadcert.db import make_engine
 from roadcert.kit import cert_numbers, ecert_id, uscc
 from roadcert.registry import quality, schemas
+from tests.conftest import postgres_schema, postgres_url_for
 from tests.test_api import gmssl_verify
 
-POSTGRES_URL = os.environ.get(
-    "ROADCERT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 DISTID = "distid:1234567812345678"
 
 
@@ -77,41 +74,26 @@ class Cli:
         return str(path)
 
 
-def _postgres_schema() -> Iterator[str]:
-    schema = f"rc_cli_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = make_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    try:
-        yield schema
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    """A data directory and an empty database of each backend."""
-    data_dir = tmp_path_factory.mktemp(f"cli-{request.param}")
+def cli_backend(backend: str, data_dir: Path) -> Iterator[Cli]:
+    """A data directory and an empty database of ``backend``."""
     env = {
         "ROADCERT_ENV": "test",
         "ROADCERT_DATA_DIR": str(data_dir),
         "ROADCERT_PROVINCE_CODE": "220000",
     }
-    if request.param == "sqlite":
+    if backend == "sqlite":
         env["ROADCERT_DATABASE_URL"] = f"sqlite:///{data_dir / 'roadcert.db'}"
         yield Cli(env, data_dir)
         return
-    for schema in _postgres_schema():
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        env["ROADCERT_DATABASE_URL"] = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
+    for schema in postgres_schema("rc_cli"):
+        env["ROADCERT_DATABASE_URL"] = postgres_url_for(schema)
         yield Cli(env, data_dir, schema)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    """A data directory and an empty database of each backend."""
+    yield from cli_backend(request.param, tmp_path_factory.mktemp(f"cli-{request.param}"))
 
 
 @pytest.fixture(scope="module")

@@ -24,8 +24,7 @@ from roadcert.crypto import sm, x509
 from roadcert.db import make_engine
 from roadcert.kit import ecert_id
 from tests import factories as f
-from tests.conftest import POSTGRES_URL
-from tests.test_cli import Cli, _postgres_schema, _refusal
+from tests.test_cli import Cli, _refusal, cli_backend
 from tests.verification.conftest import PARTS, pdf_without_ecert
 
 # Indirect parametrization keys the module-scoped fixture by value: "sqlite" is one province.
@@ -35,20 +34,7 @@ SQLITE_ONLY = pytest.mark.parametrize("cli", ["sqlite"], indirect=True)
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
     """A data directory and an empty database of each backend."""
-    data_dir = tmp_path_factory.mktemp(f"verify-{request.param}")
-    env = {
-        "ROADCERT_ENV": "test",
-        "ROADCERT_DATA_DIR": str(data_dir),
-        "ROADCERT_PROVINCE_CODE": "220000",
-    }
-    if request.param == "sqlite":
-        env["ROADCERT_DATABASE_URL"] = f"sqlite:///{data_dir / 'roadcert.db'}"
-        yield Cli(env, data_dir)
-        return
-    for schema in _postgres_schema():
-        separator = "&" if "?" in POSTGRES_URL else "?"
-        env["ROADCERT_DATABASE_URL"] = f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-        yield Cli(env, data_dir, schema)
+    yield from cli_backend(request.param, tmp_path_factory.mktemp(f"verify-{request.param}"))
 
 
 @dataclass
