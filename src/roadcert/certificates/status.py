@@ -382,20 +382,11 @@ def parse_status_list(token: bytes) -> StatusList:
     list token of at most ``MAX_TOKEN_BYTES`` whose list inflates to at most ``MAX_LIST_BYTES``.
     """
     try:
-        message = cose.decode_sign1(token, max_size=MAX_TOKEN_BYTES)
+        message, claims = cose.open_typed(token, typ=STATUS_LIST_TYP, max_size=MAX_TOKEN_BYTES)
     except cose.CoseError as exc:
-        code = {"cose.too_large": "status_list.too_large", "cose.alg": "status_list.alg"}.get(
-            exc.code, "status_list.malformed"
-        )
-        raise StatusListError(f"状态列表无法读取：{exc.message}", code=code) from exc
-    if message.typ != STATUS_LIST_TYP:
-        raise StatusListError(f"不是状态列表（typ={message.typ!r}）", code="status_list.type")
-    try:
-        claims = cbor.decode(message.payload)
-    except ValueError as exc:
-        raise StatusListError(f"状态列表内容不是 CBOR：{exc}") from exc
-    if not isinstance(claims, dict):
-        raise StatusListError("状态列表内容不是 CBOR 映射")
+        raise StatusListError(
+            f"状态列表无法读取：{exc.message}", code=cose.list_code(exc.code, "status_list")
+        ) from exc
     uri = claims.get(CLAIM_SUB)
     iat = claims.get(CLAIM_IAT)
     exp = claims.get(CLAIM_EXP)

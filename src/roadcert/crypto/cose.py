@@ -158,5 +158,31 @@ def decode_sign1(data: bytes, *, max_size: int) -> Sign1:
     return message_out
 
 
+def open_typed(data: bytes, *, typ: str, max_size: int) -> tuple[Sign1, dict[Any, Any]]:
+    """Decode a COSE_Sign1 of content type ``typ`` whose payload is a CBOR map.
+
+    The signature is not checked. Raises :class:`CoseError` with ``cose.too_large``,
+    ``cose.alg``, ``cose.malformed``, ``cose.type`` (another content type) or ``cose.payload``
+    (the payload is not a CBOR map).
+    """
+    message = decode_sign1(data, max_size=max_size)
+    if message.typ != typ:
+        raise CoseError("cose.type", f"content type is {message.typ!r}, not {typ!r}")
+    try:
+        body = cbor.decode(message.payload)
+    except ValueError as exc:
+        raise CoseError("cose.payload", f"payload is not CBOR: {exc}") from exc
+    if not isinstance(body, dict):
+        raise CoseError("cose.payload", "payload is not a CBOR map")
+    return message, body
+
+
+def list_code(cose_code: str, prefix: str) -> str:
+    """A signed list's error code for a :class:`CoseError` code: ``too_large``, ``alg`` and
+    ``type`` keep their name under ``prefix``; everything else is ``<prefix>.malformed``."""
+    name = cose_code.removeprefix("cose.")
+    return f"{prefix}.{name}" if name in ("too_large", "alg", "type") else f"{prefix}.malformed"
+
+
 def _sig_structure(protected_bytes: bytes, payload: bytes) -> bytes:
     return cbor.canonical(["Signature1", protected_bytes, b"", bytes(payload)])

@@ -230,19 +230,12 @@ def _issued_by(entry: TrustEntry, ca_der: bytes, root_der: bytes) -> bool:
 
 def _decode(token: bytes) -> tuple[cose.Sign1, TrustList]:
     try:
-        message = cose.decode_sign1(token, max_size=MAX_TOKEN_BYTES)
+        message, body = cose.open_typed(token, typ=TRUST_LIST_TYP, max_size=MAX_TOKEN_BYTES)
     except cose.CoseError as exc:
-        code = {"cose.too_large": "trust_list.too_large", "cose.alg": "trust_list.alg"}.get(
-            exc.code, "trust_list.malformed"
-        )
-        raise TrustListError(f"信任列表无法读取：{exc.message}", code=code) from exc
-    if message.typ != TRUST_LIST_TYP:
-        raise TrustListError(f"不是信任列表（typ={message.typ!r}）", code="trust_list.type")
-    try:
-        body = cbor.decode(message.payload)
-    except ValueError as exc:
-        raise TrustListError(f"信任列表内容不是 CBOR：{exc}") from exc
-    if not isinstance(body, dict) or body.get("version") != FORMAT_VERSION:
+        raise TrustListError(
+            f"信任列表无法读取：{exc.message}", code=cose.list_code(exc.code, "trust_list")
+        ) from exc
+    if body.get("version") != FORMAT_VERSION:
         raise TrustListError(f"信任列表须为第 {FORMAT_VERSION} 版的 CBOR 映射")
     entries = body.get("entries")
     province = body.get("province")
