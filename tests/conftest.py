@@ -7,15 +7,22 @@ PostgreSQL is optional on a developer machine (skipped when absent) and required
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from roadcert.app import create_app
 from roadcert.config import Environment, Settings
 from roadcert.crypto.keystore import FileKeyStore
 from roadcert.crypto.sm4 import ScryptParams
@@ -67,6 +74,56 @@ def _postgres_engine() -> Iterator[Engine]:
             yield engine
         finally:
             engine.dispose()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Served:
+    """A running app: its base URL and its runtime (for setting up data)."""
+
+    base: str
+    runtime: Runtime
+
+
+@contextmanager
+def serve_sqlite_app(directory: Path) -> Iterator[Served]:
+    """The app served by uvicorn on loopback over a fresh SQLite database in ``directory``.
+
+    The TestClient runs requests one at a time; this is for what needs a real server:
+    concurrency, and a browser.
+    """
+    url = f"sqlite:///{directory / 'rc.db'}"
+    upgrade(url)
+    port = _free_port()
+    settings = Settings(
+        env=Environment.TEST,
+        data_dir=directory,
+        database_url=url,
+        verify_host=f"127.0.0.1:{port}",
+    )
+    engine = make_engine(url)
+    store = FileKeyStore(directory / "keys", "test", kdf=ScryptParams(log2_n=10))
+    runtime = Runtime(settings, engine, make_sessionmaker(engine), store)
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(runtime), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    try:
+        yield Served(f"http://127.0.0.1:{port}", runtime)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        engine.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
