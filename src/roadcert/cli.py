@@ -20,6 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from roadcert import present
+from roadcert.accounts.models import Role
+from roadcert.accounts.service import NewUser
 from roadcert.certificates.models import EcertStatus, Operation
 from roadcert.config import get_settings
 from roadcert.crypto.errors import CryptoError
@@ -44,6 +46,8 @@ trust_list_app = typer.Typer(help="信任列表：导出签名的受信任证书
 status_list_app = typer.Typer(help="状态列表：导出核发机关签名的证照状态列表", no_args_is_help=True)
 app.add_typer(trust_list_app, name="trust-list")
 app.add_typer(status_list_app, name="status-list")
+user_app = typer.Typer(help="账户：新增用户、修改密码、签发接口令牌", no_args_is_help=True)
+app.add_typer(user_app, name="user")
 
 out = Console()
 err = Console(stderr=True)
@@ -79,6 +83,112 @@ def unit_of_work(actor: str = "cli") -> Iterator[Services]:
 def echo_json(data: Any) -> None:
     """Print JSON (UTF-8, not ASCII-escaped) on stdout."""
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+# -- users -----------------------------------------------------------------------------------
+
+ROLE_HELP = (
+    "角色：admin 省级管理员、clerk 发证机关工作人员、officer 执法人员、"
+    "enterprise 经营业户、practitioner 从业人员"
+)
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="用户名（字母、数字或 _.@-）")],
+    role: Annotated[Role, typer.Option(help=ROLE_HELP)],
+    name: Annotated[str, typer.Option("--name", help="显示名称")] = "",
+    authority: Annotated[
+        str | None, typer.Option(help="clerk 所属核发机关的统一社会信用代码")
+    ] = None,
+    holder: Annotated[
+        str | None, typer.Option(help="enterprise 的统一社会信用代码或 practitioner 的身份证号码")
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="密码", hide_input=True, confirmation_prompt=True, envvar="ROADCERT_NEW_PASSWORD"
+        ),
+    ] = "",
+) -> None:
+    """新增用户（密码以 argon2id 保存；可由 ROADCERT_NEW_PASSWORD 提供）。"""
+    with unit_of_work() as svc:
+        authority_id = None
+        if authority is not None:
+            found = svc.ledger.repo.authority_by_uscc(authority.strip().upper())
+            if found is None:
+                fail(f"核发机关 {authority} 不存在", "authority.not_found", 2)
+            authority_id = found.id
+        user = svc.accounts.create_user(
+            NewUser(username, password, name, role, authority_id, holder)
+        )
+        out.print(f"已新增用户 {user.username}（{role.label}）")
+
+
+@user_app.command("list")
+def user_list(
+    as_json: Annotated[bool, typer.Option("--json", help="输出 JSON 数组")] = False,
+) -> None:
+    """列出用户。"""
+    with unit_of_work() as svc:
+        rows: list[dict[str, Any]] = [
+            {
+                "username": u.username,
+                "display_name": u.display_name,
+                "role": u.role,
+                "authority_id": u.authority_id,
+                "holder_code": u.holder_code,
+                "active": u.active,
+                "last_login_at": u.last_login_at.isoformat() if u.last_login_at else None,
+            }
+            for u in svc.accounts.repo.users()
+        ]
+    if as_json:
+        echo_json(rows)
+        return
+    table = Table()
+    for column in ("用户名", "名称", "角色", "绑定", "最近登录"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["username"],
+            row["display_name"],
+            Role(row["role"]).label,
+            row["holder_code"] or (f"机关 {row['authority_id']}" if row["authority_id"] else ""),
+            row["last_login_at"] or "",
+        )
+    out.print(table)
+
+
+@user_app.command("passwd")
+def user_passwd(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt="新密码",
+            hide_input=True,
+            confirmation_prompt=True,
+            envvar="ROADCERT_NEW_PASSWORD",
+        ),
+    ] = "",
+) -> None:
+    """修改密码（该用户的全部登录会话随之失效）。"""
+    with unit_of_work() as svc:
+        svc.accounts.set_password(username, password)
+    out.print(f"已修改 {username} 的密码")
+
+
+@user_app.command("token")
+def user_token(
+    username: Annotated[str, typer.Argument(help="用户名")],
+    name: Annotated[str, typer.Option("--name", help="令牌用途")] = "api",
+    days: Annotated[int, typer.Option(help="有效天数", min=1, max=3650)] = 365,
+) -> None:
+    """为用户签发 JSON 接口访问令牌（Authorization: Bearer …；只显示这一次）。"""
+    with unit_of_work() as svc:
+        token = svc.accounts.issue_api_token(username, name, days)
+    sys.stdout.write(token + "\n")
 
 
 # -- setup -----------------------------------------------------------------------------------
@@ -129,6 +239,15 @@ def demo(
         )
     for line in report.lines():
         out.print(line)
+    with unit_of_work("demo") as svc:
+        logins = demo_module.ensure_users(svc)
+    table = Table(title=f"演示账户（密码均为 {demo_module.DEMO_PASSWORD}）")
+    for column in ("角色", "用户名", "绑定"):
+        table.add_column(column)
+    for login in logins:
+        table.add_row(login.role.label, login.username, login.bound_to)
+    out.print(table)
+    out.print(f"登录：http://{host}:{port}/login")
     if not no_serve:
         serve(host, port)
 

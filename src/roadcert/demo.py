@@ -17,12 +17,15 @@ from PIL import Image, ImageDraw
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from roadcert.accounts.models import Role
+from roadcert.accounts.service import NewUser
 from roadcert.catalog.types import (
     CATALOGUE,
     DANGEROUS_GOODS_LICENCE,
     RADIOACTIVE_LICENCE,
     RIDE_HAILING_LICENCE,
     ROAD_TRANSPORT_LICENCE,
+    CertGroup,
     CertificateType,
 )
 from roadcert.certificates.operations import Outcome
@@ -645,3 +648,80 @@ def build(
     builder.build_lifecycle()
     builder.report.non_standard = len(svc.ledger.repo.all_open_issues())
     return builder.report
+
+
+#: Every demo account's password. The demo runs only in development; a province creates real
+#: accounts with `roadcert user add`.
+DEMO_PASSWORD = "demo2026"
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """One demo account as the console prints it."""
+
+    role: Role
+    username: str
+    bound_to: str
+
+
+def ensure_users(svc: Services) -> list[DemoLogin]:
+    """One account per role, bound to demo records that show each role's pages; idempotent."""
+    ledger, ecerts = svc.ledger.repo, svc.issuance.repo
+    authorities = ledger.authorities()
+    if not authorities:
+        return []
+    enabled = [a for a in authorities if a.ecert_enabled and a.region_code != PROVINCE]
+    disabled = [a for a in authorities if not a.ecert_enabled]
+    clerk_authority = enabled[0]
+    group_types = {
+        group: [code for code, t in CATALOGUE.items() if t.group is group] for group in CertGroup
+    }
+    enterprise = ecerts.busiest_holder(
+        group_types[CertGroup.TRANSPORT], authority_id=clerk_authority.id
+    )
+    practitioner = ecerts.busiest_holder(group_types[CertGroup.QUALIFICATION])
+    refused = _operator_without_ecerts(svc, disabled)
+    wanted: list[tuple[str, str, Role, int | None, str | None, str]] = [
+        ("admin", "省级管理员", Role.ADMIN, None, None, "吉林省"),
+        ("clerk", "长春窗口", Role.CLERK, clerk_authority.id, None, clerk_authority.name),
+        ("officer", "执法检查员", Role.OFFICER, None, None, "全省"),
+    ]
+    if enterprise:
+        wanted.append(("enterprise", "业户用户", Role.ENTERPRISE, None, enterprise, enterprise))
+    if refused:
+        wanted.append(
+            ("enterprise2", "业户用户（未开通）", Role.ENTERPRISE, None, refused, refused)
+        )
+    if practitioner:
+        wanted.append(("driver", "从业人员", Role.PRACTITIONER, None, practitioner, practitioner))
+    logins = []
+    for username, name, role, authority_id, holder, bound in wanted:
+        if svc.accounts.repo.user_by_name(username) is None:
+            display = _holder_name(svc, holder) or name
+            svc.accounts.create_user(
+                NewUser(username, DEMO_PASSWORD, display, role, authority_id, holder)
+            )
+        logins.append(DemoLogin(role, username, bound))
+    return logins
+
+
+def _operator_without_ecerts(svc: Services, authorities: list[Any]) -> str | None:
+    """An operator with a valid USCC at an authority not yet issuing e-certs."""
+    for authority in authorities:
+        rows, _ = svc.ledger.repo.page(Operator, authority_id=authority.id, offset=0, limit=50)
+        for operator in rows:
+            if operator.uscc and uscc.check(operator.uscc).ok:
+                return operator.uscc
+    return None
+
+
+def _holder_name(svc: Services, holder_code: str | None) -> str | None:
+    if holder_code is None:
+        return None
+    rows = svc.issuance.repo.search(holder_code=holder_code, limit=1)
+    if rows:
+        return rows[0].holder_name
+    operators, _ = svc.ledger.repo.page(
+        Operator, authority_id=None, offset=0, limit=1, uscc=holder_code
+    )
+    return operators[0].name if operators else None

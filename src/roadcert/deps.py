@@ -20,7 +20,8 @@ def get_services(request: Request) -> Iterator[Services]:
     runtime = get_runtime(request)
     session = runtime.sessions()
     try:
-        yield runtime.services(session, actor=request.headers.get("x-roadcert-actor", "api"))
+        # The actor is named once the caller is known (accounts.web.optional_principal).
+        yield runtime.services(session, actor="api")
         session.commit()
     except BaseException:
         session.rollback()

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from roadcert.accounts.service import AccountService
+from roadcert.audit.service import AuditService
 from roadcert.certificates.operations import BusinessService
 from roadcert.certificates.service import Clock, IssuanceService
 from roadcert.config import Settings, get_settings
@@ -27,6 +29,14 @@ class Services:
     ledger: LedgerService
     issuance: IssuanceService
     business: BusinessService
+    accounts: AccountService
+    audit: AuditService
+
+    def act_as(self, actor: str, scope: int | None = None) -> None:
+        """Name the actor of ledger history and limit ledger work to one authority."""
+        self.ledger.actor = actor
+        self.ledger.scope = scope
+        self.issuance.actor = actor
 
 
 @dataclass
@@ -53,7 +63,15 @@ class Runtime:
         keys = KeyService(session, self.store, self.settings)
         ledger = LedgerService(session, actor)
         issuance = IssuanceService(session, keys, self.clock, actor)
-        return Services(session, keys, ledger, issuance, BusinessService(ledger, issuance))
+        return Services(
+            session,
+            keys,
+            ledger,
+            issuance,
+            BusinessService(ledger, issuance),
+            AccountService(session, self.clock),
+            AuditService(session, self.clock),
+        )
 
     @contextmanager
     def unit_of_work(self, actor: str = "system") -> Iterator[Services]:

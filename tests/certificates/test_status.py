@@ -23,7 +23,6 @@ from sqlalchemy import insert, text
 from sqlalchemy.exc import IntegrityError
 from typer.testing import CliRunner
 
-from roadcert.app import create_app
 from roadcert.certificates import status
 from roadcert.certificates.models import Ecert, EcertStatus
 from roadcert.certificates.status import (
@@ -47,8 +46,8 @@ from roadcert.registry.models import Authority
 from roadcert.registry.schemas import VehicleChange
 from roadcert.runtime import Runtime, Services
 from tests import factories as f
+from tests.clients import Client, new_client
 from tests.conftest import POSTGRES_URL
-from tests.test_api import Client
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 TTL = 3600
@@ -490,7 +489,7 @@ def test_an_allocator_finds_a_list_over_half_full_and_grows_it(services: Service
 
 @pytest.fixture
 def client(runtime: Runtime) -> Client:
-    return Client(create_app(runtime), raise_server_exceptions=False)
+    return new_client(runtime)
 
 
 def test_api_serves_the_signed_list(client: Client, services: Services) -> None:

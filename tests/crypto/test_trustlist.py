@@ -12,7 +12,6 @@ import cbor2
 import pytest
 from typer.testing import CliRunner
 
-from roadcert.app import create_app
 from roadcert.catalog.types import MOT_USCC
 from roadcert.certificates import status
 from roadcert.cli import app as cli_app
@@ -31,7 +30,7 @@ from roadcert.errors import ConfigurationError
 from roadcert.kit import uscc
 from roadcert.runtime import Runtime, Services
 from tests import factories as f
-from tests.test_api import Client
+from tests.clients import Client, new_client
 
 
 def _now() -> datetime:
@@ -279,7 +278,7 @@ def test_no_list_without_a_key_hierarchy(services: Services) -> None:
 
 @pytest.fixture
 def client(runtime: Runtime) -> Client:
-    return Client(create_app(runtime), raise_server_exceptions=False)
+    return new_client(runtime)
 
 
 def test_api_serves_the_trust_list_and_the_pem(client: Client, services: Services) -> None:

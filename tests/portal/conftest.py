@@ -10,10 +10,13 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, Page, sync_playwright
 
+from roadcert.accounts.models import Role
+from tests.clients import PASSWORD, add_user
 from tests.conftest import Served, serve_sqlite_app
 
 CHROMIUM = os.environ.get("ROADCERT_CHROMIUM", "/usr/bin/chromium")
@@ -54,3 +57,15 @@ def screenshot_path(name: str) -> Path:
     """Where a test keeps a screenshot for people to look at (var/screenshots/)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS / f"{name}.png"
+
+
+def sign_in(page: Page, served: Served, role: Role, **binding: Any) -> str:
+    """Create a user of ``role`` and sign in through the login form; returns the username."""
+    username = add_user(served.runtime, role, **binding)
+    page.goto(served.base + "/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    assert "/login" not in page.url, page.inner_text("body")
+    return username

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Browser
 
+from roadcert.accounts.models import Role
 from roadcert.render import qr
 from roadcert.verification.codes import text_for
 from tests import factories as f
-from tests.portal.conftest import Served, screenshot_path
+from tests.portal.conftest import Served, screenshot_path, sign_in
 
 PHONE = {"width": 390, "height": 844}
 
@@ -23,8 +24,9 @@ def _issue(served: Served) -> str:
 def test_list_page_shows_the_ecerts(served: Served, browser: Browser) -> None:
     _issue(served)
     page = browser.new_page()
-    page.goto(served.base + "/")
-    assert page.inner_text("h1") == "道路运输电子证照"
+    sign_in(page, served, Role.ADMIN)
+    page.goto(served.base + "/staff/ecerts")
+    assert page.inner_text("h1") == "电子证照"
     assert "道路运输经营许可证" in page.inner_text("table")
     page.screenshot(path=str(screenshot_path("ecert-list")), full_page=True)
     page.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from roadcert.app import create_app
+from roadcert.accounts.models import Role
 from roadcert.certificates.status import ListStatus, parse_status_list
 from roadcert.crypto import x509
 from roadcert.crypto.trustlist import verify_trust_list
@@ -24,7 +24,7 @@ from roadcert.verification import inputs, payload
 from roadcert.verification.service import verify_cose
 from roadcert.verification.sources import load_offline
 from tests import factories as f
-from tests.test_api import Client
+from tests.clients import Client, api_client
 from tests.verification.conftest import (
     PARTS,
     Issued,
@@ -41,9 +41,8 @@ from tests.verification.conftest import (
 
 @pytest.fixture
 def client(runtime: Runtime) -> Client:
-    # Not entered as a context manager: the lifespan's expiry sweep would run in another thread
-    # on the test's single connection.
-    return Client(create_app(runtime), raise_server_exceptions=False)
+    """Verification needs no account; the face downloads the tests compare need the admin's."""
+    return api_client(runtime, Role.ADMIN)
 
 
 def _issued(svc: Services, kind: str = "013") -> Issued:

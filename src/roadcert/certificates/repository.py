@@ -60,6 +60,20 @@ class EcertRepository:
             select(Ecert).where(Ecert.serial == serial).order_by(Ecert.version)
         ).all()
 
+    def busiest_holder(
+        self, type_codes: Sequence[str], authority_id: int | None = None
+    ) -> str | None:
+        """The holder code with the most current e-certs of ``type_codes`` (demo accounts)."""
+        query = select(Ecert.holder_code, func.count()).where(
+            Ecert.type_code.in_(list(type_codes)), Ecert.current_key.is_not(None)
+        )
+        if authority_id is not None:
+            query = query.where(Ecert.authority_id == authority_id)
+        row = self.session.execute(
+            query.group_by(Ecert.holder_code).order_by(func.count().desc(), Ecert.holder_code)
+        ).first()
+        return str(row[0]) if row else None
+
     def search(
         self,
         *,

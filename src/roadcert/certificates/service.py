@@ -406,6 +406,16 @@ class IssuanceService:
             raise NotFound(f"电子证照 {ref} 不存在", code="ecert.not_found")
         return ecert
 
+    def mark_activated(self, ecert: Ecert) -> bool:
+        """Record the first showing, download or verification (激活, seed 002 App. A).
+
+        True when this call activated it; later uses keep the first time.
+        """
+        if ecert.activated_at is not None:
+            return False
+        ecert.activated_at = self.clock()
+        return True
+
     def describe(self, ecert: Ecert, *, with_signature: bool = True) -> dict[str, Any]:
         """The JSON view of an e-cert, as `ecert show --json` and the API print it."""
         cert_type = CATALOGUE[ecert.type_code]

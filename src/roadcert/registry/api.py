@@ -7,9 +7,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from roadcert import present
+from roadcert.accounts.policy import authority_scope
+from roadcert.accounts.web import Admin, Staff, require_staff
 from roadcert.certificates.models import Operation
 from roadcert.deps import get_services
-from roadcert.errors import BadInput
+from roadcert.errors import BadInput, Forbidden
 from roadcert.registry.models import (
     EntryKind,
     Licence,
@@ -35,7 +37,9 @@ from roadcert.registry.schemas import (
 from roadcert.registry.service import MAX_PHOTO_BYTES, findings_of, snapshot
 from roadcert.runtime import Services
 
-router = APIRouter(prefix="/api", tags=["ledger 台账"])
+# Every ledger route is for staff: a clerk sees and changes only the own authority's records
+# (LedgerService.scope), the provincial admin the whole province.
+router = APIRouter(prefix="/api", tags=["ledger 台账"], dependencies=[Depends(require_staff)])
 Svc = Annotated[Services, Depends(get_services)]
 Offset = Annotated[int, Query(ge=0)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -56,15 +60,25 @@ def list_authorities(svc: Svc) -> list[dict[str, Any]]:
 
 
 @router.post("/authorities", status_code=201, summary="新增核发机关")
-def create_authority(svc: Svc, data: AuthorityIn) -> dict[str, Any]:
+def create_authority(svc: Svc, _: Admin, data: AuthorityIn) -> dict[str, Any]:
     return snapshot(svc.ledger.create_authority(data))
 
 
 @router.put("/authorities/{authority_id}/ecert-enabled", summary="启用或停用电子证照")
 def enable_authority(
-    svc: Svc, authority_id: PathId, enabled: Annotated[bool, Body(embed=True)]
+    svc: Svc, _: Admin, authority_id: PathId, enabled: Annotated[bool, Body(embed=True)]
 ) -> dict[str, Any]:
     return snapshot(svc.ledger.set_ecert_enabled(authority_id, enabled))
+
+
+def _scoped(caller: Staff, authority_id: int | None) -> int | None:
+    """The authority a list is limited to: a clerk's own, whatever was asked."""
+    scope = authority_scope(caller)
+    if scope is None:
+        return authority_id
+    if authority_id not in (None, scope):
+        raise Forbidden("无权访问：该记录属于其他核发机关", code="auth.not_yours")
+    return scope
 
 
 def _page(svc: Svc, kind: str, authority_id: int | None, offset: int, limit: int) -> dict[str, Any]:
@@ -79,9 +93,13 @@ for _kind in MODELS:
     def _make(kind: str) -> None:
         @router.get(f"/{kind}", summary=f"{kind} 列表（分页）", name=f"list_{kind}")
         def list_records(
-            svc: Svc, authority_id: QueryId | None = None, offset: Offset = 0, limit: Limit = 50
+            svc: Svc,
+            caller: Staff,
+            authority_id: QueryId | None = None,
+            offset: Offset = 0,
+            limit: Limit = 50,
         ) -> dict[str, Any]:
-            return _page(svc, kind, authority_id, offset, limit)
+            return _page(svc, kind, _scoped(caller, authority_id), offset, limit)
 
         @router.get(f"/{kind}/{{record_id}}", summary=f"{kind} 详情", name=f"get_{kind}")
         def get_record(svc: Svc, record_id: PathId) -> dict[str, Any]:
@@ -266,7 +284,10 @@ def practitioner_photo(
 
 
 @router.get("/quality", summary="不规范数据清单（按核发机关）")
-def quality_list(svc: Svc, authority_id: QueryId | None = None) -> list[dict[str, Any]]:
+def quality_list(
+    svc: Svc, caller: Staff, authority_id: QueryId | None = None
+) -> list[dict[str, Any]]:
+    authority_id = _scoped(caller, authority_id)
     return [
         {
             "authority_id": i.authority_id,

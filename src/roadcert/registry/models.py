@@ -78,6 +78,29 @@ class Photo(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class PhotoSubmission(Base):
+    """A photo a holder uploaded for a vehicle or for themself, waiting for staff review.
+
+    Seed 000 §1.1.5: the enterprise uploads, the authority approves; only an approved photo
+    reaches the ledger record (and so the face of the e-cert).
+    """
+
+    __tablename__ = "photo_submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # "vehicle" or "practitioner"
+    subject_kind: Mapped[str] = mapped_column(String(15))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    photo_id: Mapped[int] = mapped_column(ForeignKey("photo.id"))
+    submitted_by: Mapped[str] = mapped_column(String(200))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    review: Mapped[str] = mapped_column(String(10), default=PhotoReview.PENDING, index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(200))
+
+
 class Operator(Timestamped, Base):
     """An operator (经营业户) holding licences and vehicles."""
 

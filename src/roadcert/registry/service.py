@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from roadcert.crypto.sm import sm3
 from roadcert.db import Base, utcnow
-from roadcert.errors import BadInput, Conflict, NotFound
+from roadcert.errors import BadInput, Conflict, Forbidden, NotFound
 from roadcert.registry import quality
 from roadcert.registry.models import (
     Authority,
@@ -106,10 +106,12 @@ def _values(record: Base) -> dict[str, Any]:
 class LedgerService:
     """Changes to the ledger made by one actor in one session."""
 
-    def __init__(self, session: Session, actor: str = "system") -> None:
+    def __init__(self, session: Session, actor: str = "system", scope: int | None = None) -> None:
         self.session = session
         self.repo = LedgerRepository(session)
         self.actor = actor
+        # The one authority a clerk may read and change; None means the whole province.
+        self.scope = scope
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -121,7 +123,19 @@ class LedgerService:
             raise NotFound(
                 f"{label} {record_id} 不存在", code=f"{ENTITY_NAMES.get(model, 'record')}.not_found"
             )
+        self.ensure_in_scope(record)
         return record
+
+    def ensure_in_scope(self, record: Base) -> None:
+        """Refuse (403) a record of another authority when the service is scoped to one."""
+        if self.scope is None:
+            return
+        if isinstance(record, Authority):
+            owner: int | None = record.id
+        else:
+            owner = getattr(record, "authority_id", None)
+        if owner is not None and owner != self.scope:
+            raise Forbidden("无权访问：该记录属于其他核发机关", code="auth.not_yours")
 
     def _authority(self, authority_id: int) -> Authority:
         return self.get(Authority, authority_id)

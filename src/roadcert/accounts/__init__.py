@@ -1,0 +1,1 @@
+"""Users, roles, web sessions, API tokens and the access policy every page and route applies."""

@@ -1,0 +1,1 @@
+"""Audit events: who viewed, downloaded, verified or changed what, and when."""

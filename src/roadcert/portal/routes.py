@@ -1,0 +1,13 @@
+"""Every page router, in one list the app includes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from roadcert.portal import ecerts, staff, views
+
+ROUTERS: list[APIRouter] = [
+    views.router,
+    ecerts.router,
+    staff.router,
+]
