@@ -17,6 +17,7 @@ from roadcert.config import Settings, get_settings
 from roadcert.crypto.keystore import FileKeyStore, KeyStore
 from roadcert.crypto.service import KeyService
 from roadcert.db import make_engine, make_sessionmaker, transaction, utcnow
+from roadcert.registry.photos import PhotoReviewService
 from roadcert.registry.service import LedgerService
 
 
@@ -31,6 +32,7 @@ class Services:
     business: BusinessService
     accounts: AccountService
     audit: AuditService
+    photos: PhotoReviewService
 
     def act_as(self, actor: str, scope: int | None = None) -> None:
         """Name the actor of ledger history and limit ledger work to one authority."""
@@ -63,14 +65,16 @@ class Runtime:
         keys = KeyService(session, self.store, self.settings)
         ledger = LedgerService(session, actor)
         issuance = IssuanceService(session, keys, self.clock, actor)
+        business = BusinessService(ledger, issuance)
         return Services(
             session,
             keys,
             ledger,
             issuance,
-            BusinessService(ledger, issuance),
+            business,
             AccountService(session, self.clock),
             AuditService(session, self.clock),
+            PhotoReviewService(session, business, self.clock),
         )
 
     @contextmanager

@@ -15,6 +15,8 @@ from roadcert.registry.models import (
     Licence,
     Operator,
     Photo,
+    PhotoReview,
+    PhotoSubmission,
     Practitioner,
     QualityIssue,
     Vehicle,
@@ -102,6 +104,20 @@ class LedgerRepository:
             query.order_by(model.id).offset(offset).limit(limit)  # type: ignore[attr-defined]
         ).all()
         return rows, total
+
+    def pending_photos(self, authority_id: int | None) -> Sequence[PhotoSubmission]:
+        """Uploaded photos waiting for review, oldest first."""
+        query = select(PhotoSubmission).where(PhotoSubmission.review == PhotoReview.PENDING)
+        if authority_id is not None:
+            query = query.where(PhotoSubmission.authority_id == authority_id)
+        return self.session.scalars(query.order_by(PhotoSubmission.id)).all()
+
+    def photos_of(self, kind: str, subject_id: int) -> Sequence[PhotoSubmission]:
+        """Every upload for one vehicle or person, newest first."""
+        query = select(PhotoSubmission).where(
+            PhotoSubmission.subject_kind == kind, PhotoSubmission.subject_id == subject_id
+        )
+        return self.session.scalars(query.order_by(PhotoSubmission.id.desc())).all()
 
     def practitioner_by_id_number(self, number: str) -> Practitioner | None:
         """A practitioner by ID number."""
