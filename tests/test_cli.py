@@ -162,6 +162,47 @@ def test_demo_builds_the_province_once(cli: Cli, demo: Result) -> None:
     assert "演示省份已存在" in _flat(again.stdout)
 
 
+def test_demo_prints_a_login_for_each_role(cli: Cli, demo: Result) -> None:
+    report = _flat(demo.stdout)
+    assert "演示账户（密码均为demo2026）" in report
+    for role in ("省级管理员", "发证机关工作人员", "执法人员", "经营业户", "从业人员"):
+        assert role in report
+    users = {u["username"]: u for u in cli.json("user", "list", "--json")}
+    assert {"admin", "clerk", "officer", "enterprise", "enterprise2", "driver"} <= set(users)
+    assert users["clerk"]["authority_id"] and users["driver"]["holder_code"]
+    # The bound holders have e-certs to show, except enterprise2, whose authority has none yet.
+    held = {e["holder_code"] for e in cli.json("ecert", "list", "--json")}
+    assert users["enterprise"]["holder_code"] in held
+    assert users["driver"]["holder_code"] in held
+    assert users["enterprise2"]["holder_code"] not in held
+
+
+# -- users ---------------------------------------------------------------------------------------
+
+
+def test_user_commands(cli: Cli, demo: Result) -> None:
+    env = {"ROADCERT_NEW_PASSWORD": "inspector-2026"}
+    cli.env.update(env)
+    try:
+        cli.ok("user", "add", "inspector", "--role", "officer", "--name", "李检查")
+        refused = cli("user", "add", "inspector", "--role", "officer")
+        assert "user.exists" in _refusal(refused)
+        unbound = cli("user", "add", "clerk9", "--role", "clerk", "--authority", "9" * 18)
+        assert "authority.not_found" in _refusal(unbound)
+        cli.env["ROADCERT_NEW_PASSWORD"] = "weak"
+        assert "user.password" in _refusal(cli("user", "passwd", "inspector"))
+        cli.env["ROADCERT_NEW_PASSWORD"] = "inspector-2027"
+        cli.ok("user", "passwd", "inspector")
+    finally:
+        cli.env.pop("ROADCERT_NEW_PASSWORD", None)
+    listed = {u["username"]: u for u in cli.json("user", "list", "--json")}
+    assert listed["inspector"]["display_name"] == "李检查"
+    assert listed["inspector"]["role"] == "officer"
+    token = cli.ok("user", "token", "inspector", "--days", "1").stdout.strip()
+    assert token.startswith("rc_") and len(token) > 40
+    assert "user.not_found" in _refusal(cli("user", "token", "nobody"))
+
+
 # -- e-certs -------------------------------------------------------------------------------------
 
 
