@@ -79,8 +79,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
 
 
 def sweep_expired(runtime: Runtime) -> int:
-    """Turn e-certs past their last valid day 已过期 (DESIGN.md §4)."""
+    """Turn e-certs past their last valid day 已过期 (DESIGN.md §4); drop ended web sessions."""
     with runtime.unit_of_work("expiry") as svc:
+        svc.accounts.repo.delete_expired_sessions(runtime.clock())
         return svc.issuance.expire_due()
 
 

@@ -16,10 +16,12 @@ from roadcert.accounts.service import (
     AccountService,
     LoginFailed,
     NewUser,
+    digest,
 )
+from roadcert.app import sweep_expired
 from roadcert.errors import BadInput, Conflict, Forbidden
 from roadcert.kit import ric, uscc
-from roadcert.runtime import Services
+from roadcert.runtime import Runtime, Services
 from tests import factories as f
 
 PASSWORD = "correct-horse-9"
@@ -182,3 +184,18 @@ def test_api_tokens_expire_and_are_stored_as_digests(
     assert accounts.resolve_api_token(token + "x") is None
     clock.now += timedelta(days=1, seconds=1)
     assert accounts.resolve_api_token(token) is None
+
+
+def test_the_hourly_sweep_drops_ended_sessions(
+    accounts: AccountService, clock: Clock, runtime: Runtime, services: Services
+) -> None:
+    _user(accounts)
+    token, _ = accounts.open_session(accounts.get_user("alice"))
+    services.session.commit()
+    runtime.clock = clock
+    assert sweep_expired(runtime) == 0
+    assert accounts.repo.web_session(digest(token)) is not None
+    clock.now += SESSION_MAX_AGE + timedelta(seconds=1)
+    sweep_expired(runtime)
+    services.session.expire_all()
+    assert accounts.repo.web_session(digest(token)) is None
