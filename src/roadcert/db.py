@@ -71,9 +71,13 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
 
+    # IMMEDIATE: a transaction takes the write lock when it starts. A deferred one that has read
+    # cannot upgrade once another connection has committed in WAL mode: SQLite answers "database
+    # is locked" at once instead of waiting out busy_timeout. Writers now queue; readers outside
+    # a write wait at most as long as one request's transaction.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:

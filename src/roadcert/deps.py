@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 
 from roadcert.runtime import Runtime, Services
 
@@ -28,3 +29,10 @@ def get_services(request: Request) -> Iterator[Services]:
         raise
     finally:
         session.close()
+
+
+#: The request's services. ``scope="function"`` commits before the response is sent: with the
+#: default scope FastAPI runs the commit after sending, and a browser following the 303 of a form
+#: post could read the page before the change is in. Every route uses this one alias, so a request
+#: opens one session however many dependencies ask for it.
+Svc = Annotated[Services, Depends(get_services, scope="function")]

@@ -16,9 +16,8 @@ from roadcert.accounts.models import Role
 from roadcert.accounts.policy import Principal, authority_scope, ensure_role
 from roadcert.accounts.service import SESSION_MAX_AGE, Unauthenticated
 from roadcert.config import Environment
-from roadcert.deps import get_runtime, get_services
+from roadcert.deps import Svc, get_runtime
 from roadcert.errors import Forbidden
-from roadcert.runtime import Services
 
 SESSION_COOKIE = "roadcert_session"
 # Double-submit token for forms shown before signing in (the login form).
@@ -26,8 +25,6 @@ ANON_CSRF_COOKIE = "roadcert_csrf"
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-Svc = Annotated[Services, Depends(get_services)]
 
 
 def client_ip(request: Request) -> str:

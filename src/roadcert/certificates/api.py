@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from roadcert import present
@@ -15,16 +15,14 @@ from roadcert.audit.web import record_ecert_event
 from roadcert.certificates import status as status_lists
 from roadcert.certificates.models import EcertStatus, Operation, SourceKind
 from roadcert.certificates.service import Target
-from roadcert.deps import get_services
+from roadcert.deps import Svc
 from roadcert.errors import BadInput, Forbidden, NotFound
 from roadcert.registry.models import Licence, Practitioner, Vehicle
 from roadcert.registry.schemas import RecordId
 from roadcert.render.service import render
-from roadcert.runtime import Services
 
 # Paths are written out in full: status lists live beside /api/ecerts, not under it.
 router = APIRouter(tags=["e-certs 电子证照"])
-Svc = Annotated[Services, Depends(get_services)]
 
 
 LEDGER_MODELS: dict[SourceKind, type[Licence | Vehicle | Practitioner]] = {

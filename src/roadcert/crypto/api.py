@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import PlainTextResponse
 
 from roadcert.crypto import trustlist, x509
-from roadcert.deps import get_services
-from roadcert.runtime import Services
+from roadcert.deps import Svc
 
 # Paths are written out in full: the trust list lives beside /api/keys, not under it.
 router = APIRouter(tags=["keys 密钥"])
-Svc = Annotated[Services, Depends(get_services)]
 
 
 @router.get("/api/keys", summary="密钥与证书列表")

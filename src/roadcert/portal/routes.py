@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from roadcert.portal import ecerts, staff, views
+from roadcert.portal import (
+    ecerts,
+    enterprise,
+    staff,
+    staff_actions,
+    views,
+)
 
 ROUTERS: list[APIRouter] = [
     views.router,
     ecerts.router,
     staff.router,
+    staff_actions.router,
+    enterprise.router,
 ]

@@ -10,7 +10,7 @@ from roadcert import present
 from roadcert.accounts.policy import authority_scope
 from roadcert.accounts.web import Admin, Staff, require_staff
 from roadcert.certificates.models import Operation
-from roadcert.deps import get_services
+from roadcert.deps import Svc
 from roadcert.errors import BadInput, Forbidden
 from roadcert.registry.models import (
     EntryKind,
@@ -35,12 +35,10 @@ from roadcert.registry.schemas import (
     VehicleIn,
 )
 from roadcert.registry.service import MAX_PHOTO_BYTES, findings_of, snapshot
-from roadcert.runtime import Services
 
 # Every ledger route is for staff: a clerk sees and changes only the own authority's records
 # (LedgerService.scope), the provincial admin the whole province.
 router = APIRouter(prefix="/api", tags=["ledger 台账"], dependencies=[Depends(require_staff)])
-Svc = Annotated[Services, Depends(get_services)]
 Offset = Annotated[int, Query(ge=0)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
