@@ -25,6 +25,7 @@ from roadcert.portal.pages import STATIC_DIR, render
 from roadcert.portal.routes import ROUTERS as PAGE_ROUTERS
 from roadcert.registry.api import router as ledger_router
 from roadcert.runtime import Runtime
+from roadcert.sharing.api import router as sharing_router
 from roadcert.verification.api import router as verification_router
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(ecert_router)
     app.include_router(key_router)
     app.include_router(verification_router)
+    app.include_router(sharing_router)
     for router in PAGE_ROUTERS:
         app.include_router(router)
     return app

@@ -7,6 +7,8 @@ from fastapi import APIRouter
 from roadcert.portal import (
     ecerts,
     enterprise,
+    holder,
+    practitioner,
     staff,
     staff_actions,
     views,
@@ -18,4 +20,6 @@ ROUTERS: list[APIRouter] = [
     staff.router,
     staff_actions.router,
     enterprise.router,
+    practitioner.router,
+    holder.router,
 ]
