@@ -7,12 +7,10 @@ confirmation dialog and looks at the 不规范数据 list. Screenshots land in v
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import timedelta
 
 from playwright.sync_api import Browser, Page
-from sqlalchemy.exc import OperationalError
 
 from roadcert.accounts.models import Role
 from roadcert.registry.models import Authority, Licence, Operator, Vehicle
@@ -25,19 +23,11 @@ def _shot(page: Page, name: str) -> None:
 
 
 def _shows(page: Page, selector: str, text: str) -> str:
-    """The text of ``selector`` once it shows ``text``, reloading for at most five seconds.
-
-    The request's transaction commits after its response is sent (FastAPI runs a yield
-    dependency's exit after the response), so the page a redirect leads to can be read just
-    before the operation's commit. A person reloads; so does this.
-    """
-    deadline = time.monotonic() + 5
-    while True:
-        content = page.inner_text(selector)
-        if text in content or time.monotonic() > deadline:
-            return content
-        time.sleep(0.2)
-        page.reload()
+    """The text of ``selector``, which must show ``text``: the operation committed before its
+    response (deps.Svc), so the page the redirect leads to has it."""
+    content = page.inner_text(selector)
+    assert text in content, content
+    return content
 
 
 @dataclass
@@ -49,26 +39,16 @@ class Records:
 
 
 def _records(served: Served) -> Records:
-    """The ledger of the walk. Retried once: the server's first expiry sweep, started with it,
-    can hold SQLite's write lock just as this first transaction wants it (database is locked)."""
-    for attempt in range(3):
-        try:
-            with served.runtime.unit_of_work() as svc:
-                auth = f.authority(svc)
-                operator = f.operator(svc, auth, name="长春市浏览器测试运输有限公司")
-                licence = f.licence(svc, auth, operator).record
-                truck = f.vehicle(svc, auth, operator, licence).record
-                f.operator(
-                    svc, auth, name="长春市校验位错误运输有限公司", uscc="91220101MA0Y1234X0"
-                )
-                disabled = f.authority(svc, enabled=False)
-                f.licence(svc, disabled, operator)
-                return Records(auth, operator, licence, truck)
-        except OperationalError:
-            if attempt == 2:
-                raise
-            time.sleep(0.5)
-    raise AssertionError("unreachable")
+    """The ledger of the walk."""
+    with served.runtime.unit_of_work() as svc:
+        auth = f.authority(svc)
+        operator = f.operator(svc, auth, name="长春市浏览器测试运输有限公司")
+        licence = f.licence(svc, auth, operator).record
+        truck = f.vehicle(svc, auth, operator, licence).record
+        f.operator(svc, auth, name="长春市校验位错误运输有限公司", uscc="91220101MA0Y1234X0")
+        disabled = f.authority(svc, enabled=False)
+        f.licence(svc, disabled, operator)
+        return Records(auth, operator, licence, truck)
 
 
 def test_enterprise_and_clerk_walk(served: Served, browser: Browser) -> None:

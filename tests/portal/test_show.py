@@ -7,10 +7,7 @@ a grant is made, opened by the grantee, withdrawn, and the access log shows it a
 
 from __future__ import annotations
 
-import time
-
 from playwright.sync_api import Browser, Page
-from sqlalchemy.exc import OperationalError
 
 from roadcert.accounts.models import Role
 from roadcert.render import qr
@@ -23,20 +20,11 @@ DESKTOP = {"width": 1280, "height": 800}
 
 def _driver(served: Served) -> tuple[str, str]:
     """A practitioner 孙立新 with 货运 and 网约车 qualifications; returns (ID number, name)."""
-    for attempt in range(5):
-        try:
-            with served.runtime.unit_of_work() as svc:
-                auth = f.authority(svc)
-                outcome = f.practitioner(svc, auth, categories=("02001", "09003"), name="孙立新")
-                assert len(outcome.effect.issued) == 2
-                return outcome.record.id_number, outcome.record.name
-        except OperationalError:
-            # The app's expiry sweep writes once at start-up; on SQLite a writer that read
-            # before it committed must start over.
-            if attempt == 4:
-                raise
-            time.sleep(0.2)
-    raise AssertionError("unreachable")
+    with served.runtime.unit_of_work() as svc:
+        auth = f.authority(svc)
+        outcome = f.practitioner(svc, auth, categories=("02001", "09003"), name="孙立新")
+        assert len(outcome.effect.issued) == 2
+        return outcome.record.id_number, outcome.record.name
 
 
 def _decoded_show_code(page: Page, name: str) -> str:

@@ -226,6 +226,18 @@ class IssuanceService:
         # One operation's few e-certs get their ids now, for the answer that lists them.
         self.session.flush()
 
+    def refusal_for(self, target: Target) -> RoadcertError | None:
+        """What issuing ``target`` now would be refused with (None if it would be issued).
+
+        Reads only: the same preconditions as :meth:`issue`, without signing or writing, so a
+        page can say exactly why a record has no e-cert.
+        """
+        try:
+            self._content(target, CATALOGUE[target.type_code])
+        except RoadcertError as refusal:  # IssuanceRefused, NotStandardData, NotFound
+            return refusal
+        return None
+
     def _content(
         self, target: Target, cert_type: CertificateType
     ) -> tuple[faces.Content, Authority]:

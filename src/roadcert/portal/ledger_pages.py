@@ -20,7 +20,7 @@ from roadcert.accounts.web import client_ip
 from roadcert.catalog.types import CATALOGUE
 from roadcert.certificates.models import Ecert, EcertStatus
 from roadcert.certificates.operations import Outcome
-from roadcert.certificates.service import IssuanceRefused, Target
+from roadcert.certificates.service import Target
 from roadcert.errors import BadInput, RoadcertError, validation_details
 from roadcert.portal.repository import PortalRepository
 from roadcert.registry.models import Photo
@@ -104,19 +104,9 @@ def cells_by_source(svc: Services, source_kind: str, ids: list[int]) -> dict[int
 
 
 def why_no_ecert(svc: Services, targets: Sequence[Target]) -> list[str]:
-    """Why the record's e-certs cannot be issued now: the failing precondition of each.
-
-    Asks issuance itself (read only), so the page says exactly what issuance would refuse.
-    """
-    reasons: list[str] = []
-    for target in targets:
-        try:
-            svc.issuance._content(target, CATALOGUE[target.type_code])
-        except IssuanceRefused as refusal:
-            reasons.append(refusal.message)
-        except RoadcertError as error:
-            reasons.append(error.message)
-    return reasons
+    """Why the record's e-certs cannot be issued now: the failing precondition of each."""
+    refusals = (svc.issuance.refusal_for(target) for target in targets)
+    return [refusal.message for refusal in refusals if refusal is not None]
 
 
 def image_response(photo: Photo) -> Response:

@@ -19,15 +19,19 @@ from roadcert.catalog import codes
 from roadcert.catalog.types import CATALOGUE, CertificateType, HolderKind
 from roadcert.certificates import faces
 from roadcert.certificates.models import EcertStatus, SourceKind
-from roadcert.certificates.service import IssuanceRefused, Target, type_for_category
+from roadcert.certificates.service import (
+    IssuanceRefused,
+    NotStandardData,
+    Target,
+    type_for_category,
+)
 from roadcert.errors import BadInput, Forbidden, RoadcertError
 from roadcert.kit import regions
 from roadcert.portal.pages import HOME, redirect, render
-from roadcert.registry import quality
 from roadcert.registry.models import PhotoReview, RecordStatus
 from roadcert.registry.models import Practitioner as Person
 from roadcert.registry.schemas import RecordId
-from roadcert.registry.service import MAX_PHOTO_BYTES, findings_of
+from roadcert.registry.service import MAX_PHOTO_BYTES
 from roadcert.runtime import Services
 from roadcert.sharing import showing
 from roadcert.sharing.api import sharing, show_code_payload
@@ -71,23 +75,30 @@ def _pending_photo(svc: Services, person: Person) -> bool:
 
 
 def why_no_ecert(
-    person: Person, status: str, cert_type: CertificateType | None, photo_pending: bool
+    svc: Services,
+    target: Target | None,
+    status: str,
+    cert_type: CertificateType | None,
+    photo_pending: bool,
 ) -> str | None:
-    """Why a qualification has no e-cert (seed 000 §1.1.4 preconditions), or None if nothing
-    stands in the way and the holder may generate it now (seed 000 §2.1: 手动生成)."""
+    """Why a qualification has no e-cert, in the holder's words, or None if nothing stands in
+    the way and the holder may generate it now (seed 000 §2.1: 手动生成).
+
+    Issuance itself decides (``refusal_for``); only the wording is the holder's.
+    """
     if status != RecordStatus.ACTIVE:
         return f"该从业资格{RECORD_STATUS_LABELS.get(status, status)}，不再制发电子证照"
-    if cert_type is None:
+    if cert_type is None or target is None:
         return "该从业资格类别不在电子证照目录中"
-    if not person.authority.ecert_enabled:
-        return f"核发机关“{person.authority.name}”暂不支持电子证照"
-    if cert_type.photo is not None and person.photo_id is None:
+    refusal = svc.issuance.refusal_for(target)
+    if refusal is None:
+        return None
+    if refusal.code == "issuance.photo_missing":
         return PHOTO_PENDING if photo_pending else NO_PHOTO
-    blocking = quality.blocking(findings_of(person))
-    if blocking:
-        problems = "；".join(f.message for f in blocking)
+    if isinstance(refusal, NotStandardData):
+        problems = refusal.message.split("：", 1)[-1]
         return f"您的从业人员信息存在不规范数据（{problems}），请联系发证机关更正"
-    return None
+    return refusal.message
 
 
 def qualifications_context(svc: Services, caller: Principal) -> dict[str, Any]:
@@ -131,7 +142,9 @@ def qualifications_context(svc: Services, caller: Principal) -> dict[str, Any]:
                     "ecert_status": status.label if status else None,
                     "ecert_valid": status is EcertStatus.VALID,
                     "activated": bool(ecert and ecert.activated_at),
-                    "reason": None if ecert else why_no_ecert(person, q.status, cert_type, pending),
+                    "reason": None
+                    if ecert
+                    else why_no_ecert(svc, target, q.status, cert_type, pending),
                 }
             )
     return {

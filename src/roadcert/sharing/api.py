@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy.exc import OperationalError
 
 from roadcert.accounts.models import Role
 from roadcert.accounts.policy import Principal
@@ -18,7 +16,6 @@ from roadcert.audit.web import record_ecert_event
 from roadcert.registry.schemas import RecordId
 from roadcert.render import qr
 from roadcert.runtime import Services
-from roadcert.sharing.repository import SharingRepository
 from roadcert.sharing.service import (
     MAX_GRANT_HOURS,
     MIN_GRANT_HOURS,
@@ -34,10 +31,6 @@ router = APIRouter(tags=["sharing 亮证与授权共享"])
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 #: Pixels per QR module of the PNG a showing page displays (a version-11 code is 345 px wide).
 SHOW_QR_SCALE = 5
-#: How often a show-code check starts over after losing a write race on SQLite.
-SQLITE_RETRIES = 3
-
-
 class ShowCodeIn(BaseModel):
     """Make a show code for one of the caller's e-certs."""
 
@@ -82,38 +75,15 @@ def sees_everything(principal: Principal | None) -> bool:
     return principal is not None and principal.role in (Role.OFFICER, Role.ADMIN)
 
 
-def with_fresh_snapshot_retry(svc: Services, check: Callable[[], ShowCheck]) -> ShowCheck:
-    """Run ``check`` and, on SQLite only, start the transaction over when it cannot write.
-
-    SQLite lets a transaction that has read write only if nothing committed since its first
-    read; when another check of the same code wins that race, this one gets "database is
-    locked" at its insert of the nonce. Rolled back and run again holding the write lock from
-    its first statement, it then finds the winner's row and says 已被核验过. PostgreSQL waits on
-    the unique key instead and never gets here.
-    """
-    for attempt in range(SQLITE_RETRIES + 1):
-        try:
-            if attempt:
-                # Lock first, read after: waiting for the lock now cannot end in a stale read.
-                SharingRepository(svc.session).take_write_lock()
-            return check()
-        except OperationalError as exc:
-            busy = svc.session.get_bind().dialect.name == "sqlite" and "locked" in str(exc)
-            if not busy or attempt == SQLITE_RETRIES:
-                raise
-            svc.session.rollback()
-    raise AssertionError("unreachable")
-
-
 def check_and_record(
     svc: Services, request: Request, principal: Principal | None, text: str
 ) -> ShowCheck:
     """Check a show code; a good one is also a verification of the e-cert (which activates it)."""
     actor = principal.actor if principal else "公众"
     service = sharing(svc, request)
-    result = with_fresh_snapshot_retry(
-        svc, lambda: service.check_show_code(text, actor, client_ip(request))
-    )
+    # On SQLite the request's transaction holds the write lock from its start (db.py: BEGIN
+    # IMMEDIATE), so racing checks queue; the unique nonce decides on both databases.
+    result = service.check_show_code(text, actor, client_ip(request))
     if result.ok and result.ecert is not None:
         record_ecert_event(
             svc, request, principal, result.ecert, "verification:ecert:verified", via="show_code"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -98,20 +98,6 @@ class SharingRepository:
         return {int(gid): int(count) for gid, count in rows if gid is not None}
 
     # -- show codes ----------------------------------------------------------------------------
-
-    def take_write_lock(self) -> None:
-        """Make this transaction the database's writer now, before it reads anything (SQLite).
-
-        A statement that writes takes SQLite's write lock even when it changes no row, and when
-        the transaction has not read yet it waits for the lock (busy timeout) instead of failing.
-        On PostgreSQL it is a harmless no-op.
-        """
-        self.session.execute(
-            update(ShowCodeUse)
-            .where(ShowCodeUse.id < 0)
-            .values(used_by=ShowCodeUse.used_by)
-            .execution_options(synchronize_session=False)
-        )
 
     def claim_nonce(self, nonce: str, ecert_id: int, used_by: str, at: datetime) -> bool:
         """Record the first use of a show code; False if it was used before.
