@@ -13,18 +13,21 @@ from typing import Any
 import pytest
 
 from roadcert.accounts.models import Role
+from roadcert.audit.service import ecert_subject
 from roadcert.certificates.status import ListStatus, parse_status_list
 from roadcert.crypto import x509
 from roadcert.crypto.trustlist import verify_trust_list
+from roadcert.kit.masking import mask_name
 from roadcert.registry.schemas import LicenceChange
 from roadcert.render import qr
 from roadcert.render.faces import extract_attachment
 from roadcert.runtime import Runtime, Services
 from roadcert.verification import inputs, payload
+from roadcert.verification.masking import public_plate
 from roadcert.verification.service import verify_cose
 from roadcert.verification.sources import load_offline
 from tests import factories as f
-from tests.clients import Client, api_client
+from tests.clients import Client, api_client, new_client
 from tests.verification.conftest import (
     PARTS,
     Issued,
@@ -147,11 +150,77 @@ def test_verify_reports_each_failed_part(
     fresh = text(services, new)
     later = now() + timedelta(days=1200)  # past the licence's valid_until
     runtime.clock = lambda: later
-    body = _verified(client.post("/api/verify", json={"text": fresh}))
+    # The admin's token has expired by then; verification needs no account.
+    body = _verified(new_client(runtime).post("/api/verify", json={"text": fresh}))
     assert body["validity"]["result"] == "EXPIRED"
     assert body["validity"]["code"] == "validity.expired"
     assert body["status"]["result"] == "EXPIRED"
     assert body["ok"] is False
+
+
+def test_the_public_answer_is_masked_and_the_officers_is_full(
+    runtime: Runtime, services: Services
+) -> None:
+    issued = _issued(services, "071")
+    ecert = issued.ecert
+    scanned = text(services, ecert)
+    public = new_client(runtime).post("/api/verify", json={"text": scanned})
+    body = _verified(public)
+    assert body["ok"] is True and body["face"]["masked"] is True
+    face = body["face"]
+    assert face["holder_name"] == mask_name(ecert.holder_name)
+    assert face["holder_code"] == ecert.holder_code[:2] + "■" * 16
+    assert face["number"] == ecert.number[:2] + "■" * 16
+    assert face["items"]["categories"] == ["02001"]
+    assert "record" not in body
+    # Seed 002 §7.3: the ID number (= 证号 of a 从业资格证) nowhere in the answer, nor the name.
+    assert ecert.holder_code not in public.text and ecert.holder_name not in public.text
+
+    officer = api_client(runtime, Role.OFFICER)
+    full = _verified(officer.post("/api/verify", json={"text": scanned}))
+    assert full["face"]["masked"] is False
+    assert full["face"]["holder_code"] == ecert.holder_code
+    record = full["record"]
+    assert record["identifier"] == ecert.identifier and record["status"] == "valid"
+    faces = {item["key"]: item["value"] for item in record["face"]}
+    assert faces["address"] == ecert.face["address"] and faces["name"] == ecert.holder_name
+    assert record["activated_at"] is not None
+
+
+def test_a_verification_is_audited_and_activates_the_ecert(
+    runtime: Runtime, services: Services
+) -> None:
+    issued = _issued(services, "013")
+    ecert = issued.ecert
+    assert ecert.activated_at is None
+    scanned = text(services, ecert)
+    _verified(new_client(runtime).post("/api/verify", json={"text": scanned}))
+    services.session.refresh(ecert)
+    first = ecert.activated_at
+    assert first is not None
+
+    _page(new_client(runtime).get("/R/" + scanned.split("/R/", 1)[1]))
+    services.session.refresh(ecert)
+    assert ecert.activated_at == first  # the first use stays the activation
+
+    subject = ecert_subject(ecert.serial)
+    verified = services.audit.about([subject], ["verification:ecert:verified"])
+    assert [(e.actor, e.details["via"]) for e in verified] == [("公众", "page"), ("公众", "api")]
+    assert all(e.details["identifier"] == ecert.identifier for e in verified)
+    (activated,) = services.audit.about([subject], ["certificates:ecert:activated"])
+    assert activated.details["via"] == "verification:ecert:verified"
+
+
+def test_an_unreadable_or_forged_code_is_not_recorded(client: Client, services: Services) -> None:
+    issued = _issued(services, "008")
+    cose = bytearray(code(services, issued.ecert))
+    cose[-1] ^= 0x01  # the signature no longer holds
+    forged = payload.to_text(bytes(cose), "127.0.0.1:8000")
+    body = _verified(client.post("/api/verify", json={"text": forged}))
+    assert body["signature"]["result"] == "INVALID" and "face" not in body
+    services.session.refresh(issued.ecert)
+    assert issued.ecert.activated_at is None
+    assert services.audit.about([ecert_subject(issued.ecert.serial)]) == []
 
 
 def _raw(data: bytes, media: str) -> dict[str, Any]:
@@ -241,6 +310,19 @@ def test_page_of_a_valid_code(client: Client, services: Services) -> None:
     assert issued.ecert.identifier in html
     assert issued.ecert.face["plate"] in html
     assert "查验未通过" not in html
+
+
+def test_page_for_the_public_is_masked(runtime: Runtime, services: Services) -> None:
+    issued = _issued(services)
+    scanned = text(services, issued.ecert)
+    html = _page(new_client(runtime).get("/R/" + scanned.split("/R/", 1)[1]))
+    assert "电子证照真实有效" in html
+    plate = issued.ecert.face["plate"]
+    assert plate not in html and public_plate(plate) in html
+    assert issued.ecert.holder_name not in html and mask_name(issued.ecert.holder_name) in html
+    assert issued.ecert.number not in html
+    assert issued.ecert.identifier in html  # names the issuer only
+    assert "部分隐去" in html and "/login?next=" in html
 
 
 def test_page_of_a_superseded_version(client: Client, services: Services) -> None:

@@ -18,7 +18,7 @@ from roadcert.portal.pages import redirect, render
 from roadcert.registry.schemas import RecordId
 from roadcert.render.service import render as render_face
 from roadcert.runtime import Services
-from roadcert.sharing.api import check_and_record, grant_answer, sees_everything, sharing
+from roadcert.sharing.api import check_and_record, grant_answer, sharing
 from roadcert.sharing.service import (
     ACCESS_LOG_LIMIT,
     GRANT_DURATIONS,
@@ -29,6 +29,7 @@ from roadcert.sharing.service import (
     photo_of,
 )
 from roadcert.sharing.showing import ShowCodeRefused
+from roadcert.verification.masking import sees_full_data
 
 router = APIRouter(include_in_schema=False)
 NO_STORE = {"Cache-Control": "no-store"}
@@ -192,7 +193,7 @@ def showcheck_context(
             "photo": None,
             "full": False,
         }
-    full = sees_everything(principal)
+    full = sees_full_data(principal)
     ecert = ecert_rows(svc, result.ecert, full=full) if result.ecert is not None else None
     photo = None
     if full and result.ecert is not None:

@@ -8,7 +8,9 @@ from roadcert.portal import (
     ecerts,
     enterprise,
     holder,
+    officer,
     practitioner,
+    public,
     staff,
     staff_actions,
     views,
@@ -20,6 +22,8 @@ ROUTERS: list[APIRouter] = [
     staff.router,
     staff_actions.router,
     enterprise.router,
+    officer.router,
+    public.router,
     practitioner.router,
     holder.router,
 ]

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from roadcert.accounts.models import Role
 from roadcert.accounts.policy import Principal
 from roadcert.accounts.web import Holder, MaybeCaller, Svc, client_ip
 from roadcert.audit.web import record_ecert_event
@@ -25,12 +24,15 @@ from roadcert.sharing.service import (
     ShowCode,
     ecert_rows,
 )
+from roadcert.verification.masking import sees_full_data
 
 router = APIRouter(tags=["sharing 亮证与授权共享"])
 
 Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 #: Pixels per QR module of the PNG a showing page displays (a version-11 code is 345 px wide).
 SHOW_QR_SCALE = 5
+
+
 class ShowCodeIn(BaseModel):
     """Make a show code for one of the caller's e-certs."""
 
@@ -68,11 +70,6 @@ def show_code_payload(code: ShowCode) -> dict[str, Any]:
         "png": "data:image/png;base64," + base64.b64encode(png).decode("ascii"),
         "qr_version": qr.version_of(code.text),
     }
-
-
-def sees_everything(principal: Principal | None) -> bool:
-    """Officers and the provincial admin see a checked certificate in full."""
-    return principal is not None and principal.role in (Role.OFFICER, Role.ADMIN)
 
 
 def check_and_record(
@@ -130,7 +127,7 @@ def verify_show_code(
     result = check_and_record(svc, request, caller, body.text)
     out = result.to_dict()
     if result.ecert is not None:
-        out["ecert"] = ecert_rows(svc, result.ecert, full=sees_everything(caller))
+        out["ecert"] = ecert_rows(svc, result.ecert, full=sees_full_data(caller))
     return out
 
 

@@ -30,6 +30,7 @@ from roadcert.sharing import showing
 from roadcert.sharing.models import ShareGrant
 from roadcert.sharing.repository import SharingRepository
 from roadcert.sharing.showing import ShowClaims, ShowCodeRefused
+from roadcert.verification.masking import public_number
 from roadcert.verification.service import Part
 from roadcert.verification.sources import OnlineSource
 
@@ -525,7 +526,7 @@ def ecert_rows(svc: Services, ecert: Ecert, *, full: bool) -> dict[str, Any]:
         ]
     else:
         rows = [
-            ("证照编号", masking.mask_code(ecert.number)),
+            ("证照编号", public_number(ecert.number)),
             ("持证主体", masking.mask_name(ecert.holder_name)),
             ("核发机关", authority),
             ("有效期", f"{ecert.valid_from.isoformat()} 至 {ecert.valid_until.isoformat()}"),
