@@ -24,6 +24,7 @@ from roadcert.errors import RoadcertError, validation_error
 from roadcert.portal.pages import STATIC_DIR, render
 from roadcert.portal.routes import ROUTERS as PAGE_ROUTERS
 from roadcert.registry.api import router as ledger_router
+from roadcert.registry.photo_api import router as photo_router
 from roadcert.runtime import Runtime
 from roadcert.sharing.api import router as sharing_router
 from roadcert.verification.api import router as verification_router
@@ -156,6 +157,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.include_router(ledger_router)
+    app.include_router(photo_router)
     app.include_router(ecert_router)
     app.include_router(key_router)
     app.include_router(verification_router)

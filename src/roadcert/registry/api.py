@@ -195,7 +195,7 @@ def cancel_vehicle(svc: Svc, vehicle_id: PathId) -> dict[str, Any]:
     return present.outcome(svc.business.cancel_vehicle(vehicle_id))
 
 
-async def _image_body(request: Request) -> bytes:
+async def image_body(request: Request) -> bytes:
     if request.headers.get("content-type", "").split(";")[0] not in ("image/jpeg", "image/png"):
         raise BadInput("照片须以 image/jpeg 或 image/png 上传", code="photo.format", field="photo")
     declared = int(request.headers.get("content-length") or 0)
@@ -215,7 +215,7 @@ async def _image_body(request: Request) -> bytes:
 
 @router.put("/vehicles/{vehicle_id}/photo", summary="上传车辆照片（JPEG/PNG）")
 def vehicle_photo(
-    svc: Svc, vehicle_id: PathId, body: Annotated[bytes, Depends(_image_body)]
+    svc: Svc, vehicle_id: PathId, body: Annotated[bytes, Depends(image_body)]
 ) -> dict[str, Any]:
     return present.outcome(svc.business.vehicle_photo(vehicle_id, body))
 
@@ -276,7 +276,7 @@ def education(svc: Svc, practitioner_id: PathId, data: EntryIn) -> dict[str, Any
 
 @router.put("/practitioners/{practitioner_id}/photo", summary="上传个人照片（JPEG/PNG）")
 def practitioner_photo(
-    svc: Svc, practitioner_id: PathId, body: Annotated[bytes, Depends(_image_body)]
+    svc: Svc, practitioner_id: PathId, body: Annotated[bytes, Depends(image_body)]
 ) -> dict[str, Any]:
     return present.outcome(svc.business.practitioner_photo(practitioner_id, body))
 

@@ -125,6 +125,12 @@ class LedgerRepository:
             select(Practitioner).where(Practitioner.id_number == number)
         ).first()
 
+    def practitioners_by_id_number(self, number: str) -> Sequence[Practitioner]:
+        """Every ledger record of one person (several authorities may each keep one)."""
+        return self.session.scalars(
+            select(Practitioner).where(Practitioner.id_number == number).order_by(Practitioner.id)
+        ).all()
+
     def operator_by_uscc(self, code: str) -> Operator | None:
         """The first operator with this USCC."""
         return self.session.scalars(select(Operator).where(Operator.uscc == code)).first()

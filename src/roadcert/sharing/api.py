@@ -131,6 +131,11 @@ def verify_show_code(
     return out
 
 
+@router.get("/api/me/access", summary="我的访问记录：谁查看、下载、核验或经授权查看了我的证照")
+def access_log(request: Request, svc: Svc, caller: Holder) -> list[dict[str, Any]]:
+    return sharing(svc, request).access_log(caller)
+
+
 @router.get("/api/shares", summary="我的授权共享")
 def list_grants(request: Request, svc: Svc, caller: Holder) -> list[dict[str, Any]]:
     return sharing(svc, request).grants(caller)
