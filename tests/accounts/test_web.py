@@ -256,3 +256,22 @@ def test_downloads_and_views_are_audited_and_a_holder_download_activates(
     assert tags.count("certificates:ecert:downloaded") == 2
     assert "certificates:ecert:activated" in tags
     assert any("省级管理员" not in e.actor and "经营业户" in e.actor for e in events)
+
+
+def test_ledger_changes_through_the_api_are_audited_and_refusals_are_not(
+    world: World, services: Services
+) -> None:
+    path = f"/api/operators/{world.operator_b.id}"
+    refused = world.clients["clerk_a"].patch(path, json={"name": "越权更名物流有限公司"})
+    assert refused.status_code == 403
+    bad = world.clients["clerk_b"].patch(path, json={"name": ""})
+    assert bad.status_code == 422
+    done = world.clients["clerk_b"].patch(path, json={"name": "长春市更名运输有限公司"})
+    assert done.status_code == 200, done.text
+    world.clients["clerk_b"].get(path)  # reading is not a change
+    subject = f"operators/{world.operator_b.id}"
+    events = [e for e in services.audit.repo.latest("registry:") if e.subject == subject]
+    assert len(events) == 1
+    assert events[0].tag == "registry:record:changed"
+    assert events[0].actor.endswith("（发证机关工作人员）")
+    assert events[0].details == {"method": "PATCH", "via": "api"}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 
 from roadcert import present
 from roadcert.accounts.policy import authority_scope
-from roadcert.accounts.web import Admin, Staff, require_staff
+from roadcert.accounts.web import SAFE_METHODS, Admin, Staff, client_ip
 from roadcert.certificates.models import Operation
 from roadcert.deps import Svc
 from roadcert.errors import BadInput, Forbidden
@@ -36,9 +37,32 @@ from roadcert.registry.schemas import (
 )
 from roadcert.registry.service import MAX_PHOTO_BYTES, findings_of, snapshot
 
-# Every ledger route is for staff: a clerk sees and changes only the own authority's records
-# (LedgerService.scope), the provincial admin the whole province.
-router = APIRouter(prefix="/api", tags=["ledger 台账"], dependencies=[Depends(require_staff)])
+
+# A clerk sees and changes only the own authority's records (LedgerService.scope), the
+# provincial admin the whole province.
+def audit_changes(request: Request, svc: Svc, caller: Staff) -> Iterator[None]:
+    """After a ledger change succeeds, an audit event in the same transaction (a refusal raises
+    through the ``yield`` and records nothing). The history row says what changed; this says who
+    did it through the API, from where."""
+    yield
+    if request.method not in SAFE_METHODS:
+        svc.audit.record(
+            "registry:record:changed",
+            caller.actor,
+            request.url.path.removeprefix("/api/"),
+            user_id=caller.user_id,
+            client_ip=client_ip(request),
+            method=request.method,
+            via="api",
+        )
+
+
+# Every ledger route is for staff (require_staff runs inside audit_changes' Staff).
+router = APIRouter(
+    prefix="/api",
+    tags=["ledger 台账"],
+    dependencies=[Depends(audit_changes, scope="function")],
+)
 Offset = Annotated[int, Query(ge=0)]
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 QueryId = Annotated[int, Query(ge=1, le=MAX_ID)]
