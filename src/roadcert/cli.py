@@ -8,7 +8,7 @@ import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -26,6 +26,7 @@ from roadcert.certificates.models import EcertStatus, Operation
 from roadcert.config import get_settings
 from roadcert.crypto.errors import CryptoError
 from roadcert.errors import BadInput, RoadcertError, validation_error
+from roadcert.kit.chinatime import china_time
 from roadcert.registry import schemas
 from roadcert.registry.models import EntryKind
 from roadcert.registry.schemas import MAX_ID
@@ -443,7 +444,7 @@ def _write_bytes(path: Path, content: bytes) -> None:
 
 
 def _china_time(moment: datetime) -> str:
-    return f"{moment.astimezone(timezone(timedelta(hours=8))):%Y-%m-%d %H:%M:%S}（北京时间）"
+    return f"{china_time(moment, seconds=True)}（北京时间）"
 
 
 @trust_list_app.command("export")

@@ -12,7 +12,7 @@ import os
 import random
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,6 +30,7 @@ from roadcert.db import utcnow
 from roadcert.errors import NotFound, RoadcertError
 from roadcert.kit import ecert_id, uscc
 from roadcert.kit.checks import Verdict
+from roadcert.kit.chinatime import china_date
 from roadcert.registry import quality
 from roadcert.registry.models import (
     Authority,
@@ -116,7 +117,7 @@ class IssuanceService:
 
     def today(self) -> date:
         """The current date in China (UTC+8), which decides validity days."""
-        return (self.clock() + timedelta(hours=8)).date()
+        return china_date(self.clock())
 
     # -- targets -----------------------------------------------------------------------------
 

@@ -17,10 +17,10 @@ from roadcert.catalog import codes
 from roadcert.catalog.types import CATALOGUE
 from roadcert.certificates.faces import label, scope_text
 from roadcert.errors import BadInput, Forbidden, NotFound, RoadcertError
+from roadcert.kit.chinatime import china_time
 from roadcert.portal.ledger_pages import (
     PAGE_SIZE,
     cells_by_source,
-    china_time,
     image_response,
     page_number,
     require_upload_size,

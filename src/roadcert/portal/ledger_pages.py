@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -42,13 +41,6 @@ def page_number(page: int) -> int:
 def search_text(text: str | None) -> str:
     """A list's search text, trimmed."""
     return (text or "").strip()[:MAX_QUERY]
-
-
-def china_time(moment: datetime | None) -> str:
-    """A stored UTC time as a clerk in China reads it (UTC+8, to the minute)."""
-    if moment is None:
-        return ""
-    return (moment + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M")
 
 
 @dataclass(frozen=True)

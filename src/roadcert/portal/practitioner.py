@@ -58,7 +58,7 @@ def people_of(svc: Services, caller: Principal) -> list[Person]:
     """The ledger records of the signed-in practitioner."""
     if not caller.holder_code:
         return []
-    return list(SharingRepository(svc.session).practitioners(caller.holder_code))
+    return list(svc.ledger.repo.practitioners_by_id_number(caller.holder_code))
 
 
 def _own_person(svc: Services, caller: Principal, person_id: int) -> Person:

@@ -21,11 +21,11 @@ from roadcert.catalog.types import CATALOGUE
 from roadcert.certificates.faces import label, scope_text
 from roadcert.certificates.models import Ecert, EcertStatus, Operation
 from roadcert.errors import NotFound
+from roadcert.kit.chinatime import china_time
 from roadcert.portal.ledger_pages import (
     FIELD_LABELS,
     PAGE_SIZE,
     cells_by_source,
-    china_time,
     ecert_cell,
     image_response,
     page_number,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from roadcert.audit.models import AuditEvent
 from roadcert.certificates.models import Ecert
-from roadcert.registry.models import Authority, Photo, Practitioner
+from roadcert.registry.models import Authority, Photo
 from roadcert.sharing.models import ShareGrant, ShowCodeUse
 
 
@@ -45,22 +45,11 @@ class SharingRepository:
             select(Ecert).where(Ecert.serial == serial).order_by(Ecert.version.desc()).limit(1)
         ).first()
 
-    def practitioners(self, id_number: str) -> Sequence[Practitioner]:
-        """The ledger records of one person (legacy data may hold one per authority)."""
-        return self.session.scalars(
-            select(Practitioner)
-            .where(Practitioner.id_number == id_number)
-            .order_by(Practitioner.id)
-        ).all()
-
     def authority(self, authority_id: int) -> Authority | None:
         return self.session.get(Authority, authority_id)
 
     def photo(self, photo_id: int) -> Photo | None:
         return self.session.get(Photo, photo_id)
-
-    def photo_by_sm3(self, digest: str) -> Photo | None:
-        return self.session.scalars(select(Photo).where(Photo.sm3 == digest)).first()
 
     # -- grants --------------------------------------------------------------------------------
 

@@ -24,7 +24,7 @@ from roadcert.certificates import faces
 from roadcert.certificates.models import Ecert, EcertStatus
 from roadcert.crypto import x509
 from roadcert.errors import BadInput, Conflict, Forbidden, NotFound
-from roadcert.kit import masking
+from roadcert.kit import chinatime, masking
 from roadcert.runtime import Services
 from roadcert.sharing import showing
 from roadcert.sharing.models import ShareGrant
@@ -50,12 +50,11 @@ MAX_PURPOSE = 200
 #: The access log shows this many newest events.
 ACCESS_LOG_LIMIT = 200
 GRANT_STATE_LABELS = {"live": "有效", "expired": "已过期", "withdrawn": "已撤回"}
-CHINA = timedelta(hours=8)
 
 
 def china_time(moment: datetime | None) -> str:
-    """A UTC time as Beijing time, to the second."""
-    return f"{moment + CHINA:%Y-%m-%d %H:%M:%S}" if moment else ""
+    """Sharing shows times to the second: a show code lives 45 of them."""
+    return chinatime.china_time(moment, seconds=True)
 
 
 def mask_ip(address: str) -> str:
@@ -545,11 +544,10 @@ def ecert_rows(svc: Services, ecert: Ecert, *, full: bool) -> dict[str, Any]:
 
 def photo_of(svc: Services, ecert: Ecert) -> tuple[bytes, str] | None:
     """The photo printed on the face (person or vehicle), as bytes and media type."""
-    repo = SharingRepository(svc.session)
     for item in CATALOGUE[ecert.type_code].face:
         value = ecert.face.get(item.key)
         if item.kind is ValueKind.PHOTO and value:
-            photo = repo.photo_by_sm3(str(value))
+            photo = svc.ledger.repo.photo_by_sm3(str(value))
             if photo is not None:
                 return photo.content, photo.media_type
     return None

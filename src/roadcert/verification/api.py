@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -29,6 +28,7 @@ from roadcert.certificates import faces
 from roadcert.certificates.models import Ecert
 from roadcert.deps import Svc
 from roadcert.errors import BadInput, RoadcertError
+from roadcert.kit.chinatime import china_time
 from roadcert.runtime import Services
 from roadcert.sharing.service import photo_of
 from roadcert.verification import inputs
@@ -39,7 +39,6 @@ from roadcert.verification.sources import OnlineSource
 router = APIRouter(tags=["verification 查验"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 VERIFIED = "verification:ecert:verified"
-BEIJING = timedelta(hours=8)  # times on the page are read in China
 
 
 def verifier(request: Request, principal: MaybeCaller) -> Principal | None:
@@ -205,9 +204,7 @@ def _rows_from_record(svc: Services, ecert: Ecert) -> list[tuple[str, str]]:
     rows = [(label, value) for label, value in lead if value not in printed] + items
     rows.append(("版本", f"{ecert.version:03d}（{svc.issuance.effective_status(ecert).label}）"))
     activated = ecert.activated_at
-    rows.append(
-        ("激活时间", f"{activated + BEIJING:%Y-%m-%d %H:%M}（北京时间）" if activated else "未激活")
-    )
+    rows.append(("激活时间", f"{china_time(activated)}（北京时间）" if activated else "未激活"))
     return rows
 
 

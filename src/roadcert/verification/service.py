@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from enum import StrEnum
 from functools import lru_cache
 from typing import Any, Protocol
@@ -18,6 +18,7 @@ from typing import Any, Protocol
 from roadcert.crypto import sm, x509
 from roadcert.kit import ecert_id
 from roadcert.kit.checks import Verdict
+from roadcert.kit.chinatime import china_date
 from roadcert.verification import payload
 
 
@@ -154,7 +155,7 @@ def _failed(signature: Part, mode: str, issuer: Part | None = None) -> Verificat
 
 def china_today(now: datetime) -> date:
     """The date in China (UTC+8), which decides validity days."""
-    return (now + timedelta(hours=8)).date()
+    return china_date(now)
 
 
 def verify_cose(cose: bytes, source: TrustSource, now: datetime) -> Verification:

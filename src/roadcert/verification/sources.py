@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from roadcert.certificates.status import StatusList, parse_status_list, verify_status_list
 from roadcert.crypto import x509
@@ -10,6 +10,7 @@ from roadcert.crypto.models import KeyRole, KeyState
 from roadcert.crypto.trustlist import TrustList, TrustListError, verify_trust_list
 from roadcert.errors import BadInput
 from roadcert.kit import ecert_id
+from roadcert.kit.chinatime import china_time
 from roadcert.registry.models import Authority
 from roadcert.runtime import Services
 from roadcert.verification import payload
@@ -56,7 +57,7 @@ class OnlineSource:
 
 
 def _beijing(moment: datetime) -> str:
-    return f"{moment + timedelta(hours=8):%Y-%m-%d %H:%M}"
+    return china_time(moment)
 
 
 class OfflineSource:
