@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -17,14 +18,24 @@ import typer
 from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from roadcert import present
 from roadcert.accounts.models import Role
 from roadcert.accounts.service import NewUser
+from roadcert.certificates import bulk
+from roadcert.certificates.bulk import SLICE_SIZE
 from roadcert.certificates.models import EcertStatus, Operation
 from roadcert.config import get_settings
 from roadcert.crypto.errors import CryptoError
+from roadcert.crypto.keystore import FileKeyStore
 from roadcert.errors import BadInput, RoadcertError, validation_error
 from roadcert.kit.chinatime import china_time
 from roadcert.registry import schemas
@@ -693,6 +704,118 @@ def ledger_photo(
         else:
             result = svc.business.practitioner_photo(record_id, content)
         echo_json(present.outcome(result))
+
+
+# -- bulk issuance ---------------------------------------------------------------------------
+
+
+@app.command("issue")
+def issue_all(
+    all_due: Annotated[
+        bool, typer.Option("--all", help="制发台账中所有应制未制的电子证照（存量归集）")
+    ] = False,
+    authority: Annotated[
+        str | None, typer.Option(help="只制发该核发机关（统一社会信用代码）的证照")
+    ] = None,
+    type_code: Annotated[
+        str | None, typer.Option("--type", help="只制发该证照类型（21 位证照类型代码）")
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=256, help="签名进程数，缺省为本机 CPU 核数"),
+    ] = None,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="未能制发的记录清单（CSV）写到此文件；缺省写到当前目录"),
+    ] = None,
+    slice_size: Annotated[
+        int, typer.Option(min=10, max=100_000, help="每个工作分片的台账记录数")
+    ] = SLICE_SIZE,
+    as_json: Annotated[bool, typer.Option("--json", help="结果输出 JSON")] = False,
+) -> None:
+    """批量制发：为台账中每一张有效证照制发电子证照，多进程签名，可中断、可续跑。
+
+    已有电子证照的记录跳过；不能制发的记录（不规范数据、缺照片、已过期……）逐条列入清单，
+    写明原因，供补正后再次运行。运行中被中断（包括 kill -9）后重新运行即可从中断处继续，
+    不会重复制发。
+    """
+    if not all_due:
+        fail("请加 --all：批量制发台账中所有应制未制的电子证照", "issue.scope", 2)
+    started = time.perf_counter()
+    with unit_of_work("cli") as svc:
+        work = bulk.plan(
+            svc.session, authority_uscc=authority, type_code=type_code, slice_size=slice_size
+        )
+        bulk.ensure_keys(svc.session, svc.keys, work.authorities)
+        settings = get_settings()
+    for skipped, held in work.disabled:
+        err.print(f"核发机关“{skipped.name}”未启用电子证照，跳过其 {held} 条台账记录")
+    setup = bulk.WorkerSetup(
+        settings.resolved_database_url,
+        FileKeyStore(settings.key_dir, settings.key_passphrase),
+        settings,
+    )
+    report_path = report or Path(f"issue-refusals-{datetime.now():%Y%m%d-%H%M%S}.csv")
+    refusals = bulk.RefusalWriter(report_path)
+    progress = Progress(
+        TextColumn("制发"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("条记录 · 新制 {task.fields[issued]} 张"),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err,
+        disable=as_json,
+    )
+    issued = 0
+
+    def on_result(piece: bulk.Slice, result: bulk.SliceResult) -> None:
+        nonlocal issued
+        issued += result.issued
+        refusals.write(result.refused)
+        elapsed = time.perf_counter() - started
+        rate = f"{issued / elapsed:,.0f} 张/秒" if elapsed else ""
+        progress.update(task, advance=piece.records, issued=issued, rate=rate)
+
+    try:
+        with progress:
+            task = progress.add_task("issue", total=work.records, issued=0, rate="")
+            total = bulk.run(work, setup, workers=workers, on_result=on_result)
+    except RoadcertError as exc:
+        fail(exc.message, exc.code, 1)
+    finally:
+        refusals.close()
+    elapsed = time.perf_counter() - started
+    by_code = Counter(r.code for r in total.refused)
+    summary = {
+        "records": work.records,
+        "issued": total.issued,
+        "existing": total.existing,
+        "refused": len(total.refused),
+        "refused_by_code": dict(by_code.most_common()),
+        "retries": total.retries,
+        "seconds": round(elapsed, 2),
+        "ecerts_per_second": round(total.issued / elapsed, 1) if elapsed else None,
+        "report": str(report_path) if refusals.count else None,
+        "disabled_authorities": [
+            {"authority": a.name, "uscc": a.uscc, "records": held} for a, held in work.disabled
+        ],
+        "time_split": total.timing.as_dict(),
+    }
+    if as_json:
+        echo_json(summary)
+        return
+    out.print(
+        f"检查台账记录 {work.records} 条：新制发电子证照 {total.issued} 张，"
+        f"已有 {total.existing} 张，未能制发 {len(total.refused)} 张；"
+        f"用时 {elapsed:.1f} 秒（{summary['ecerts_per_second'] or 0:,.0f} 张/秒）"
+    )
+    if by_code:
+        table = Table("原因代码", "张数")
+        for code, count in by_code.most_common():
+            table.add_row(code, str(count))
+        out.print(table)
+        out.print(f"未能制发的记录及原因见 {report_path}")
 
 
 @app.command()

@@ -220,3 +220,12 @@ def test_scope_kind_properties() -> None:
 
     repair = BusinessScope.REPAIR_CLASS_1
     assert not (repair.is_passenger or repair.is_freight or repair.is_dangerous)
+
+
+def test_from_code_finds_members_and_refuses_the_rest() -> None:
+    from roadcert.catalog.codes import PlateColor
+
+    assert PlateColor.from_code("2") is PlateColor.YELLOW
+    for bad in ("99", "", None, 2):
+        with pytest.raises(ValueError, match="车牌颜色"):
+            PlateColor.from_code(bad)  # type: ignore[arg-type]

@@ -180,3 +180,25 @@ def test_a_single_changed_character_is_detected(seed: int, position: int, replac
         replacement = "X" if replacement != "X" else "Y"
     changed = text[:position] + replacement + text[position + 1 :]
     assert not ecert_id.check(changed).ok
+
+
+@given(
+    serial=st.text(alphabet=ecert_id.ALPHABET, min_size=1, max_size=40),
+    version=st.integers(min_value=1, max_value=999),
+)
+def test_builder_gives_the_identifier_build_gives(serial: str, version: int) -> None:
+    type_code, issuer = "11100000000013" + "0" * 4 + "013", "11220100MB0123456X"
+    builder = ecert_id.Builder(type_code, issuer)
+    expected = ecert_id.build(type_code, issuer, serial, version)
+    assert builder.identifier(serial, version) == str(expected)
+    assert ecert_id.check(builder.identifier(serial, version)).verdict is Verdict.VALID
+
+
+def test_builder_refuses_bad_segments() -> None:
+    with pytest.raises(ValueError):
+        ecert_id.Builder("short", "11220100MB0123456X")
+    builder = ecert_id.Builder("1" * 21, "11220100MB0123456X")
+    with pytest.raises(ValueError):
+        builder.identifier("", 1)
+    with pytest.raises(ValueError):
+        builder.identifier("ABC", 1000)

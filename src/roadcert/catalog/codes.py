@@ -9,7 +9,7 @@ as provisional, so is the table here.
 from __future__ import annotations
 
 from enum import StrEnum, unique
-from typing import ClassVar, Self
+from typing import ClassVar, Self, cast
 
 __all__ = [
     "BusinessScope",
@@ -58,10 +58,12 @@ class CodeEnum(StrEnum):
     @classmethod
     def from_code(cls, code: str) -> Self:
         """Return the member whose code is ``code``; raise ``ValueError`` naming the table."""
-        try:
-            return cls(code)
-        except ValueError:
-            raise ValueError(f"{cls.table_name}代码无效：{code!r} 不在代码表中") from None
+        # The value map directly: ``cls(code)`` costs a microsecond more, and the 不规范数据
+        # rules and faces look codes up millions of times in a bulk run.
+        member = cls._value2member_map_.get(code) if isinstance(code, str) else None
+        if member is None:
+            raise ValueError(f"{cls.table_name}代码无效：{code!r} 不在代码表中")
+        return cast(Self, member)
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

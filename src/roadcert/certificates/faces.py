@@ -9,19 +9,133 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from functools import cache
+from typing import Any, Protocol
 
 from roadcert.catalog import codes
-from roadcert.catalog.types import CertificateType
-from roadcert.registry.models import (
-    Authority,
-    EntryKind,
-    Licence,
-    Operator,
-    Practitioner,
-    Qualification,
-    Vehicle,
-)
+from roadcert.catalog.types import CATALOGUE, CertificateType
+from roadcert.crypto import cbor
+from roadcert.registry.models import EntryKind
+
+# What the faces read of the ledger. The ORM records fit these, and so do the plain rows bulk
+# issuance (certificates/bulk.py) reads, which is how both paths fill the same faces.
+
+
+class AuthorityData(Protocol):
+    """The issuing authority as a face needs it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def uscc(self) -> str: ...
+
+
+class OperatorData(Protocol):
+    """An operator as a face needs it."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def uscc(self) -> str | None: ...
+    @property
+    def address(self) -> str: ...
+
+
+class LicenceData(Protocol):
+    """An operating licence as a face needs it."""
+
+    @property
+    def number(self) -> str: ...
+    @property
+    def business_scopes(self) -> list[str]: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_until(self) -> date: ...
+    @property
+    def issue_date(self) -> date: ...
+
+
+class VehicleData(Protocol):
+    """A vehicle as the 道路运输证 face needs it."""
+
+    @property
+    def plate(self) -> str: ...
+    @property
+    def plate_color(self) -> str: ...
+    @property
+    def vehicle_type(self) -> str: ...
+    @property
+    def brand_model(self) -> str: ...
+    @property
+    def seats(self) -> int | None: ...
+    @property
+    def tonnage_kg(self) -> int | None: ...
+    @property
+    def length_mm(self) -> int: ...
+    @property
+    def width_mm(self) -> int: ...
+    @property
+    def height_mm(self) -> int: ...
+    @property
+    def business_scopes(self) -> list[str]: ...
+    @property
+    def technical_grade(self) -> str: ...
+    @property
+    def transport_number(self) -> str: ...
+    @property
+    def issue_date(self) -> date: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_until(self) -> date: ...
+    @property
+    def review_valid_until(self) -> date | None: ...
+
+
+class PractitionerData(Protocol):
+    """A practitioner as the 从业资格证 face needs them."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def sex(self) -> str: ...
+    @property
+    def birth_date(self) -> date: ...
+    @property
+    def nationality(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def certificate_number(self) -> str: ...
+    @property
+    def driving_class(self) -> str | None: ...
+    @property
+    def id_number(self) -> str: ...
+    @property
+    def id_type(self) -> str: ...
+
+
+class QualificationData(Protocol):
+    """One qualification category as the face prints it."""
+
+    @property
+    def category(self) -> str: ...
+    @property
+    def valid_from(self) -> date: ...
+    @property
+    def valid_until(self) -> date: ...
+
+
+class EntryData(Protocol):
+    """A continuing-education or integrity-assessment entry."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def entry_date(self) -> date: ...
+    @property
+    def text(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -73,12 +187,15 @@ def _classes(scopes: Sequence[str], radioactive: bool) -> str:
     return "、".join(dict.fromkeys(out))
 
 
-def _operator_holder(operator: Operator) -> Holder:
+def _operator_holder(operator: OperatorData) -> Holder:
     return Holder(operator.name, operator.uscc or "", codes.HolderCodeType.from_code("001").value)
 
 
 def licence_content(
-    cert_type: CertificateType, licence: Licence, operator: Operator, authority: Authority
+    cert_type: CertificateType,
+    licence: LicenceData,
+    operator: OperatorData,
+    authority: AuthorityData,
 ) -> Content:
     """Face of one of the four 经营许可证 types."""
     face: dict[str, Any] = {
@@ -122,10 +239,10 @@ def seats_tonnage_text(seats: int | None, tonnage_kg: int | None) -> str:
 
 def transport_content(
     cert_type: CertificateType,
-    vehicle: Vehicle,
-    operator: Operator,
-    licence: Licence | None,
-    authority: Authority,
+    vehicle: VehicleData,
+    operator: OperatorData,
+    licence_number: str | None,
+    authority: AuthorityData,
     photo_sm3: str | None,
 ) -> Content:
     """Face of a 道路运输证 or 网络预约出租汽车运输证."""
@@ -135,7 +252,7 @@ def transport_content(
         "owner_name": operator.name,
         "address": operator.address,
         "plate": plate_text(vehicle.plate, vehicle.plate_color),
-        "licence_number": licence.number if licence else "",
+        "licence_number": licence_number or "",
         "vehicle_type": f"{vehicle.brand_model}（{type_label}）"
         if vehicle.brand_model
         else type_label,
@@ -164,9 +281,10 @@ def transport_content(
 
 def qualification_content(
     cert_type: CertificateType,
-    person: Practitioner,
-    qualifications: Sequence[Qualification],
-    authority: Authority,
+    person: PractitionerData,
+    qualifications: Sequence[QualificationData],
+    entries: Sequence[EntryData],
+    authority: AuthorityData,
     photo_sm3: str | None,
 ) -> Content:
     """Face of one of the three 从业资格证 types, carrying the categories it covers."""
@@ -180,6 +298,7 @@ def qualification_content(
         "address": person.address,
         "number": person.certificate_number,
         "driving_class": person.driving_class or "",
+        # Each category's keys are written in deterministic-CBOR order (shorter first).
         "categories": [
             {
                 "code": q.category,
@@ -192,8 +311,8 @@ def qualification_content(
         "valid_from": valid_from.isoformat(),
         "valid_until": valid_until.isoformat(),
         "authority": authority.name,
-        "continuing_education": _entries(person, EntryKind.CONTINUING_EDUCATION),
-        "integrity_assessment": _entries(person, EntryKind.INTEGRITY_ASSESSMENT),
+        "continuing_education": _entries(entries, EntryKind.CONTINUING_EDUCATION),
+        "integrity_assessment": _entries(entries, EntryKind.INTEGRITY_ASSESSMENT),
         "person_photo": photo_sm3 or "",
     }
     holder = Holder(person.name, person.id_number, person.id_type)
@@ -207,18 +326,24 @@ def qualification_content(
     )
 
 
-def _entries(person: Practitioner, kind: EntryKind) -> str:
-    # The face has room for a few lines: the newest three entries, oldest first.
-    entries = [e for e in person.entries if e.kind == kind][-3:]
-    return "；".join(f"{e.entry_date.isoformat()} {e.text}" for e in entries)
+def _entries(entries: Sequence[EntryData], kind: EntryKind) -> str:
+    # The face has room for a few lines: the newest three entries, oldest first (the caller
+    # gives them in date order).
+    newest = [e for e in entries if e.kind == kind][-3:]
+    return "；".join(f"{e.entry_date.isoformat()} {e.text}" for e in newest)
 
 
 def _ordered(cert_type: CertificateType, values: dict[str, Any]) -> dict[str, Any]:
-    return {item.key: values.get(item.key, "") for item in cert_type.face}
+    return {key: values.get(key, "") for key in _face_keys(cert_type.type_code)}
+
+
+@cache
+def _face_keys(type_code: str) -> tuple[str, ...]:
+    return tuple(item.key for item in CATALOGUE[type_code].face)
 
 
 def metadata(
-    content: Content, identifier: str, authority: Authority, issue_date: date
+    content: Content, identifier: str, authority: AuthorityData, issue_date: date
 ) -> dict[str, str]:
     """The GB/T 36903 core metadata items (ZZ*, CZZT*) of one version."""
     return {
@@ -240,8 +365,40 @@ def metadata(
 def signed_document(
     meta: dict[str, str], cert_type: CertificateType, face: dict[str, Any]
 ) -> dict[str, Any]:
-    """What is signed: metadata items plus face items under their KZ_* extension names."""
-    document: dict[str, Any] = dict(meta)
+    """What is signed: metadata items plus face items under their KZ_* extension names.
+
+    The keys come in deterministic-CBOR order (``document_order``), so ``cbor.encode_ordered``
+    gives the RFC 8949 §4.2.1 bytes without sorting on every e-cert.
+    """
+    values: dict[str, Any] = dict(meta)
     for item in cert_type.face:
-        document[item.ext_code] = face[item.key]
-    return document
+        values[item.ext_code] = face[item.key]
+    return {key: values[key] for key in document_order(cert_type)}
+
+
+def document_order(cert_type: CertificateType) -> tuple[str, ...]:
+    """The signed document's keys of ``cert_type``, in deterministic-CBOR order."""
+    return _document_order(cert_type.type_code)
+
+
+@cache
+def _document_order(type_code: str) -> tuple[str, ...]:
+    cert_type = CATALOGUE[type_code]
+    return cbor.key_order([*METADATA_KEYS, *(item.ext_code for item in cert_type.face)])
+
+
+#: The GB/T 36903 metadata items ``metadata`` fills.
+METADATA_KEYS = (
+    "ZZMC",
+    "ZZLXDM",
+    "ZZBH",
+    "ZZBS",
+    "ZZBFJG",
+    "ZZBFJGDM",
+    "ZZBFRQ",
+    "CZZT",
+    "CZZTDM",
+    "CZZTDMLXDM",
+    "ZZYXQQSRQ",
+    "ZZYXQJZRQ",
+)

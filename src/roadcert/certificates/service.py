@@ -10,10 +10,11 @@ from __future__ import annotations
 import base64
 import os
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from functools import cache, lru_cache
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -35,9 +36,7 @@ from roadcert.registry import quality
 from roadcert.registry.models import (
     Authority,
     Licence,
-    Operator,
     Practitioner,
-    Qualification,
     RecordStatus,
     Vehicle,
 )
@@ -182,7 +181,7 @@ class IssuanceService:
         today = self.today()
         meta = faces.metadata(content, identifier, authority, today)
         document = faces.signed_document(meta, cert_type, content.face)
-        signed = cbor.canonical(document)
+        signed = cbor.encode_ordered(document)
         key = self.keys.signing_key(authority)
         signature = self.keys.signer(key)(signed)
         status = EcertStatus.EXPIRED if content.valid_until < today else EcertStatus.VALID
@@ -244,114 +243,42 @@ class IssuanceService:
     ) -> tuple[faces.Content, Authority]:
         if target.source_kind is SourceKind.LICENCE:
             licence = self._get(Licence, target.source_id)
-            self._require_active(licence.status, "经营许可证")
-            operator = licence.operator
             authority = licence.authority
-            self._require_operator(authority, operator)
-            self._require_standard([*findings_of(operator), *findings_of(licence)])
-            return faces.licence_content(cert_type, licence, operator, authority), authority
+            operator = licence.operator
+            findings = [*findings_of(operator), *findings_of(licence)]
+            content = licence_content(cert_type, licence, operator, authority, findings)
+            return content, authority
         if target.source_kind is SourceKind.VEHICLE:
             vehicle = self._get(Vehicle, target.source_id)
-            self._require_active(vehicle.transport_status, "道路运输证")
-            operator = vehicle.operator
             authority = vehicle.authority
-            self._require_operator(authority, operator)
-            if vehicle.status not in (codes.VehicleStatus.OPERATING, codes.VehicleStatus.SUSPENDED):
-                raise IssuanceRefused(
-                    f"车辆 {vehicle.plate} 的运行状态为"
-                    f"“{faces.label(codes.VehicleStatus, vehicle.status)}”，"
-                    "须为营运或停运",
-                    code="issuance.vehicle_status",
-                    field="status",
-                )
-            photo = self._require_photo(cert_type, vehicle.photo_id, f"车辆 {vehicle.plate}")
-            self._require_standard([*findings_of(operator), *findings_of(vehicle)])
-            return (
-                faces.transport_content(
-                    cert_type, vehicle, operator, vehicle.licence, authority, photo
-                ),
-                authority,
+            operator = vehicle.operator
+            findings = [*findings_of(operator), *findings_of(vehicle)]
+            photo = self._photo_digest(cert_type, vehicle.photo_id)
+            licence_number = vehicle.licence.number if vehicle.licence else None
+            content = transport_content(
+                cert_type, vehicle, operator, licence_number, authority, photo, findings
             )
+            return content, authority
         person = self._get(Practitioner, target.source_id)
         authority = person.authority
-        self._require_enabled(authority)
-        covered = [
-            q
-            for q in person.qualifications
-            if q.status == RecordStatus.ACTIVE and _type_code_of(q) == cert_type.type_code
-        ]
-        if not covered:
-            raise IssuanceRefused(
-                f"从业人员 {person.name} 没有属于“{cert_type.name}”的有效从业资格类别",
-                code="issuance.no_qualification",
-            )
-        photo = self._require_photo(cert_type, person.photo_id, f"从业人员 {person.name}")
-        self._require_standard(findings_of(person))
-        return (
-            faces.qualification_content(cert_type, person, covered, authority, photo),
+        photo = self._photo_digest(cert_type, person.photo_id)
+        content = qualification_content(
+            cert_type,
+            person,
+            person.qualifications,
+            person.entries,
             authority,
+            photo,
+            lambda: findings_of(person),
         )
+        return content, authority
 
-    # -- preconditions (seed 000 §1.1.4) -------------------------------------------------------
-
-    def _require_enabled(self, authority: Authority) -> None:
-        if not authority.ecert_enabled:
-            raise IssuanceRefused(
-                f"核发机关“{authority.name}”暂不支持电子证照",
-                code="issuance.authority_disabled",
-                field="authority_id",
-            )
-
-    def _require_operator(self, authority: Authority, operator: Operator) -> None:
-        self._require_enabled(authority)
-        if operator.status != codes.OperatorStatus.OPERATING:
-            raise IssuanceRefused(
-                f"业户“{operator.name}”的经营状态为"
-                f"“{faces.label(codes.OperatorStatus, operator.status)}”，"
-                "不是营运",
-                code="issuance.operator_not_operating",
-                field="status",
-            )
-        if not operator.uscc or not _uscc_acceptable(operator.uscc):
-            raise IssuanceRefused(
-                f"业户“{operator.name}”在系统中不具备完整正确的 18 位统一社会信用代码"
-                f"（当前：{operator.uscc or '空'}）",
-                code="issuance.operator_uscc",
-                field="uscc",
-            )
-
-    def _require_photo(
-        self, cert_type: CertificateType, photo_id: int | None, who: str
-    ) -> str | None:
-        if cert_type.photo is None:
+    def _photo_digest(self, cert_type: CertificateType, photo_id: int | None) -> str | None:
+        if cert_type.photo is None or photo_id is None:
             return None
-        if photo_id is not None and photo_id in self._photo_digests:
+        if photo_id in self._photo_digests:
             return self._photo_digests[photo_id]
-        digest = self.ledger.photo_digest(photo_id)
-        if digest is None:
-            kind = "车辆照片" if cert_type.photo is PhotoKind.VEHICLE else "个人照片"
-            raise IssuanceRefused(
-                f"{who} 缺少{kind}，{cert_type.name}须带照片",
-                code="issuance.photo_missing",
-                field="photo",
-            )
-        return digest
-
-    def _require_standard(self, findings: list[quality.Finding]) -> None:
-        blocking = quality.blocking(findings)
-        if blocking:
-            raise NotStandardData(
-                "记录存在不规范数据，不能制发电子证照：" + "；".join(f.message for f in blocking),
-                details={
-                    "findings": [f.__dict__ | {"severity": str(f.severity)} for f in blocking]
-                },
-            )
-
-    def _require_active(self, status: str, what: str) -> None:
-        if status != RecordStatus.ACTIVE:
-            raise IssuanceRefused(
-                f"{what}已注销或吊销，不能制发电子证照", code="issuance.record_cancelled"
-            )
+        return self.ledger.photo_digest(photo_id)
 
     def _get(self, model: Any, record_id: int) -> Any:
         record = self.ledger.get(model, record_id)
@@ -478,6 +405,176 @@ class IssuanceService:
         return out
 
 
+# -- preconditions (seed 000 §1.1.4) and content: shared by IssuanceService and bulk issuance ---
+#
+# Each takes the ledger data as plain attributes (ORM records or the rows bulk issuance reads)
+# and either returns what the e-cert will say or raises the refusal naming the precondition.
+
+
+class AuthorityState(faces.AuthorityData, Protocol):
+    """An authority as issuance checks it."""
+
+    @property
+    def ecert_enabled(self) -> bool: ...
+
+
+class OperatorState(faces.OperatorData, Protocol):
+    """An operator as issuance checks it."""
+
+    @property
+    def status(self) -> str: ...
+
+
+class LicenceState(faces.LicenceData, Protocol):
+    """A licence as issuance checks it."""
+
+    @property
+    def status(self) -> str: ...
+
+
+class VehicleState(faces.VehicleData, Protocol):
+    """A vehicle as issuance checks it."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def transport_status(self) -> str: ...
+
+
+class QualificationState(faces.QualificationData, Protocol):
+    """A qualification category as issuance checks it."""
+
+    @property
+    def status(self) -> str: ...
+
+
+def licence_content(
+    cert_type: CertificateType,
+    licence: LicenceState,
+    operator: OperatorState,
+    authority: AuthorityState,
+    findings: list[quality.Finding],
+) -> faces.Content:
+    """The content of a 经营许可证 e-cert, or the refusal."""
+    require_active(licence.status, "经营许可证")
+    require_operator(authority, operator)
+    require_standard(findings)
+    return faces.licence_content(cert_type, licence, operator, authority)
+
+
+def transport_content(
+    cert_type: CertificateType,
+    vehicle: VehicleState,
+    operator: OperatorState,
+    licence_number: str | None,
+    authority: AuthorityState,
+    photo: str | None,
+    findings: list[quality.Finding],
+) -> faces.Content:
+    """The content of a 道路运输证 or 网约车运输证 e-cert, or the refusal."""
+    require_active(vehicle.transport_status, "道路运输证")
+    require_operator(authority, operator)
+    if vehicle.status not in (codes.VehicleStatus.OPERATING, codes.VehicleStatus.SUSPENDED):
+        raise IssuanceRefused(
+            f"车辆 {vehicle.plate} 的运行状态为"
+            f"“{faces.label(codes.VehicleStatus, vehicle.status)}”，"
+            "须为营运或停运",
+            code="issuance.vehicle_status",
+            field="status",
+        )
+    require_photo(cert_type, photo, f"车辆 {vehicle.plate}")
+    require_standard(findings)
+    return faces.transport_content(cert_type, vehicle, operator, licence_number, authority, photo)
+
+
+def qualification_content(
+    cert_type: CertificateType,
+    person: faces.PractitionerData,
+    qualifications: Sequence[QualificationState],
+    entries: Sequence[faces.EntryData],
+    authority: AuthorityState,
+    photo: str | None,
+    findings: Callable[[], list[quality.Finding]],
+) -> faces.Content:
+    """The content of a 从业资格证 e-cert of ``cert_type``, or the refusal.
+
+    ``findings`` is called only once the cheaper preconditions hold.
+    """
+    require_enabled(authority)
+    covered = [
+        q
+        for q in qualifications
+        if q.status == RecordStatus.ACTIVE and _type_code_of(q.category) == cert_type.type_code
+    ]
+    if not covered:
+        raise IssuanceRefused(
+            f"从业人员 {person.name} 没有属于“{cert_type.name}”的有效从业资格类别",
+            code="issuance.no_qualification",
+        )
+    require_photo(cert_type, photo, f"从业人员 {person.name}")
+    require_standard(findings())
+    return faces.qualification_content(cert_type, person, covered, entries, authority, photo)
+
+
+def require_enabled(authority: AuthorityState) -> None:
+    """The authority issues e-certs."""
+    if not authority.ecert_enabled:
+        raise IssuanceRefused(
+            f"核发机关“{authority.name}”暂不支持电子证照",
+            code="issuance.authority_disabled",
+            field="authority_id",
+        )
+
+
+def require_operator(authority: AuthorityState, operator: OperatorState) -> None:
+    """The authority issues e-certs and the operator is 营运 with a sound USCC."""
+    require_enabled(authority)
+    if operator.status != codes.OperatorStatus.OPERATING:
+        raise IssuanceRefused(
+            f"业户“{operator.name}”的经营状态为"
+            f"“{faces.label(codes.OperatorStatus, operator.status)}”，"
+            "不是营运",
+            code="issuance.operator_not_operating",
+            field="status",
+        )
+    if not operator.uscc or not _uscc_acceptable(operator.uscc):
+        raise IssuanceRefused(
+            f"业户“{operator.name}”在系统中不具备完整正确的 18 位统一社会信用代码"
+            f"（当前：{operator.uscc or '空'}）",
+            code="issuance.operator_uscc",
+            field="uscc",
+        )
+
+
+def require_photo(cert_type: CertificateType, photo: str | None, who: str) -> None:
+    """A type with a photo on its face has one."""
+    if cert_type.photo is not None and photo is None:
+        kind = "车辆照片" if cert_type.photo is PhotoKind.VEHICLE else "个人照片"
+        raise IssuanceRefused(
+            f"{who} 缺少{kind}，{cert_type.name}须带照片",
+            code="issuance.photo_missing",
+            field="photo",
+        )
+
+
+def require_standard(findings: list[quality.Finding]) -> None:
+    """No 不规范数据 finding blocks issuance."""
+    blocking = quality.blocking(findings)
+    if blocking:
+        raise NotStandardData(
+            "记录存在不规范数据，不能制发电子证照：" + "；".join(f.message for f in blocking),
+            details={"findings": [f.__dict__ | {"severity": str(f.severity)} for f in blocking]},
+        )
+
+
+def require_active(status: str, what: str) -> None:
+    """The ledger record is 有效, not 注销 or 吊销."""
+    if status != RecordStatus.ACTIVE:
+        raise IssuanceRefused(
+            f"{what}已注销或吊销，不能制发电子证照", code="issuance.record_cancelled"
+        )
+
+
 def _by_suffix(suffix: str) -> CertificateType:
     for cert_type in CATALOGUE.values():
         if cert_type.suffix == suffix:
@@ -485,6 +582,7 @@ def _by_suffix(suffix: str) -> CertificateType:
     raise KeyError(suffix)
 
 
+@cache
 def type_for_category(category: str) -> CertificateType | None:
     """The certificate type a qualification category is printed on, None if unknown."""
     try:
@@ -493,12 +591,14 @@ def type_for_category(category: str) -> CertificateType | None:
         return None
 
 
-def _type_code_of(q: Qualification) -> str | None:
-    cert_type = type_for_category(q.category)
+def _type_code_of(category: str) -> str | None:
+    cert_type = type_for_category(category)
     return cert_type.type_code if cert_type else None
 
 
+@lru_cache(maxsize=1 << 16)
 def _uscc_acceptable(code: str) -> bool:
+    # Cached: bulk issuance checks an operator's code once for each of its vehicles.
     return uscc.check(code).verdict in (Verdict.VALID, Verdict.WARN)
 
 

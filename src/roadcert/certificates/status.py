@@ -176,11 +176,13 @@ class StatusIndexAllocator:
     transaction taking a candidate between the check and the INSERT.
     """
 
-    FIRST_BATCH = 8
     MAX_BATCH = 1000  # also keeps the IN list under every backend's parameter limit
 
-    def __init__(self, repo: EcertRepository, rng: random.Random | None = None) -> None:
+    def __init__(
+        self, repo: EcertRepository, rng: random.Random | None = None, first_batch: int = 8
+    ) -> None:
         self.repo = repo
+        self.first_batch = min(max(first_batch, 1), self.MAX_BATCH)
         # Indices need to be unpredictable in order, not secret: one seed from the OS.
         self._rng = rng or random.Random(os.urandom(32))
         self._authorities: dict[int, _AuthorityIndices] = {}
@@ -190,7 +192,7 @@ class StatusIndexAllocator:
         state = self._authorities.get(authority_id)
         if state is None:
             state = _AuthorityIndices(size_for_index(self.repo.status_index_max(authority_id)))
-            state.batch = self.FIRST_BATCH
+            state.batch = self.first_batch
             self._authorities[authority_id] = state
         if state.count is not None:
             state.size = max(state.size, list_size(state.count + 1))

@@ -16,7 +16,10 @@ has its own small encoder for a closed set of types:
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
+
+import cbor2
 
 _UINT = 0
 _NINT = 1
@@ -46,6 +49,24 @@ def canonical(obj: object) -> bytes:
     out = bytearray()
     _encode(obj, out, "$", 0)
     return bytes(out)
+
+
+def key_order(keys: Iterable[str | int]) -> tuple[Any, ...]:
+    """``keys`` in the order RFC 8949 §4.2.1 puts map keys: bytewise order of their encodings."""
+    return tuple(sorted(keys, key=canonical))
+
+
+def encode_ordered(obj: Any) -> bytes:
+    """Deterministic CBOR of a value whose maps are already in ``key_order``, fast.
+
+    For the hot path of issuance: cbor2's C encoder writes shortest-form heads and definite
+    lengths, as §4.2.1 asks, and keeps each dict's insertion order, so a value built with its
+    keys in ``key_order`` (faces.signed_document does) encodes to exactly ``canonical(obj)``,
+    at a fraction of the cost. It does not check types or order: the tests compare it with
+    ``canonical`` for every certificate type.
+    """
+    encoded: bytes = cbor2.dumps(obj)
+    return encoded
 
 
 def decode(data: bytes, *, require_canonical: bool = False) -> Any:

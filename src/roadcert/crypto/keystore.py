@@ -8,6 +8,7 @@ the ``sm4.seal`` of the PKCS#8 DER private key under the store's passphrase.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import stat
@@ -15,7 +16,7 @@ import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tongsuopy.crypto import serialization
 
@@ -109,6 +110,11 @@ class FileKeyStore:
                 self._directory.chmod(0o700)
         except OSError as exc:
             raise _io_error(f"cannot prepare key directory {self._directory}", exc) from exc
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Bulk issuance hands the store to worker processes: each reopens the directory with
+        # the passphrase and unseals keys itself (decrypted keys never cross the pipe).
+        return (functools.partial(FileKeyStore, kdf=self._kdf), (self._directory, self._passphrase))
 
     @property
     def directory(self) -> Path:

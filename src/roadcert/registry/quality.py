@@ -151,9 +151,10 @@ def practitioner_findings(data: Mapping[str, Any]) -> list[Finding]:
     found += _code("id_type", id_type, codes.HolderCodeType, "证件类型")
     number = data.get("id_number") or ""
     if id_type == codes.HolderCodeType.from_code("111").value:
-        found += _from_check("id_number", number, ric.check(number))
+        id_check = ric.check(number)
+        found += _from_check("id_number", number, id_check)
         birth = data.get("birth_date")
-        if ric.check(number).ok and birth and ric.birth_date_of(number) != birth:
+        if id_check.ok and birth and ric.birth_date_of(number) != birth:
             found.append(
                 Finding(
                     "birth_date", "birth_date.id_number", "出生日期与身份证号码不一致", str(birth)

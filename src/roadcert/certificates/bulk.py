@@ -1,0 +1,786 @@
+"""Bulk issuance (存量证照批量制发, seed 002 §5.2): every due e-cert of the ledger, on every core.
+
+The work is cut into slices: a run of ids of one kind of ledger record (licences, vehicles,
+practitioners) of the authorities in scope. A slice is issued in three steps:
+
+1. **read**, in one short transaction: the slice's records as plain rows (a few set queries,
+   no ORM objects) and the current keys of the e-certs already made from them;
+2. **sign**, outside any transaction: for every target without a current version, the same
+   preconditions and content as ``IssuanceService.issue`` (the shared functions of
+   certificates/service.py), a GB/T 36904 identifier, deterministic CBOR, the SM2 signature;
+3. **write**, one short transaction per batch: status-list indices, one multi-row INSERT,
+   COMMIT.
+
+No transaction is open while signing, so on SQLite (where a writer holds the database lock for
+its whole transaction) the workers sign in parallel and only queue for the brief writes.
+
+Resumable by construction: nothing but the e-certs records progress. A run killed at any
+moment leaves whole batches committed; the next run reads those as existing and issues the
+rest. ``Ecert.current_key`` is unique, so even two runs over the same slice at once cannot
+both write a current version of one certificate: the later batch fails, is rolled back and is
+written again without the targets the other run wrote (the status-list index, which is not
+part of the signed data, is drawn again the same way if two batches drew the same one).
+
+Slices run in worker processes (``run``), one per core by default, or as tasks of a
+PostgreSQL-backed queue spread over several machines (certificates/queue.py); a worker
+process holds its own engine, key store and decrypted signing keys.
+
+Expired certificates are not signed: 归集 is about valid certificates (seed 002 §5.2), and a
+record whose validity has ended is reported as ``issuance.expired`` for the ledger to be put
+right (renewed or cancelled), like every other record that cannot be issued.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, ClassVar, TextIO
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from roadcert.catalog.types import (
+    CATALOGUE,
+    RIDE_HAILING_TRANSPORT_CERTIFICATE,
+    ROAD_TRANSPORT_CERTIFICATE,
+    CertGroup,
+    CertificateType,
+)
+from roadcert.certificates import faces
+from roadcert.certificates.bulk_repository import BulkRepository
+from roadcert.certificates.models import EcertStatus, Operation, SourceKind
+from roadcert.certificates.repository import EcertRepository
+from roadcert.certificates.service import (
+    IssuanceRefused,
+    licence_content,
+    qualification_content,
+    transport_content,
+    type_for_category,
+)
+from roadcert.certificates.status import StatusIndexAllocator
+from roadcert.config import Settings
+from roadcert.crypto import cbor
+from roadcert.crypto.keystore import KeyStore
+from roadcert.crypto.service import KeyService
+from roadcert.db import make_engine, make_sessionmaker, utcnow
+from roadcert.errors import BadInput, RoadcertError
+from roadcert.kit import ecert_id
+from roadcert.kit.chinatime import china_date
+from roadcert.registry import quality
+from roadcert.registry.models import Authority, Licence, RecordStatus, Vehicle
+
+#: Records per slice: small enough that a killed run loses little and the progress bar moves,
+#: large enough that the per-slice queries are a small share.
+SLICE_SIZE = 2000
+#: E-certs per INSERT and COMMIT.
+BATCH_SIZE = 500
+#: How often a batch is written again after a unique-key collision before giving up.
+MAX_WRITE_ATTEMPTS = 5
+
+Clock = Callable[[], datetime]
+
+
+# -- the plan ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Slice:
+    """A run of ids of one kind of ledger record, in the authorities of a scope."""
+
+    kind: SourceKind
+    first_id: int
+    last_id: int
+    records: int
+    authority_ids: tuple[int, ...]
+    type_code: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for a task queue)."""
+        return {
+            "kind": str(self.kind),
+            "first_id": self.first_id,
+            "last_id": self.last_id,
+            "records": self.records,
+            "authority_ids": list(self.authority_ids),
+            "type_code": self.type_code,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Slice:
+        """Inverse of :meth:`as_dict`."""
+        return cls(
+            SourceKind(data["kind"]),
+            int(data["first_id"]),
+            int(data["last_id"]),
+            int(data["records"]),
+            tuple(int(a) for a in data["authority_ids"]),
+            data.get("type_code"),
+        )
+
+
+@dataclass
+class Plan:
+    """What a bulk run will look at."""
+
+    slices: list[Slice]
+    authorities: list[Authority]
+    # Authorities in scope that do not issue e-certs yet, with how many records they hold.
+    disabled: list[tuple[Authority, int]] = field(default_factory=list)
+
+    @property
+    def records(self) -> int:
+        """Ledger records the run will look at."""
+        return sum(s.records for s in self.slices)
+
+
+def _kinds_for(type_code: str | None) -> list[tuple[SourceKind, Any]]:
+    """The record kinds (with a SQL condition) that can give e-certs of ``type_code``."""
+    if type_code is None:
+        return [
+            (SourceKind.LICENCE, None),
+            (SourceKind.VEHICLE, None),
+            (SourceKind.PRACTITIONER, None),
+        ]
+    cert_type = CATALOGUE.get(type_code)
+    if cert_type is None:
+        raise BadInput(f"证照类型代码 {type_code} 不在证照目录中", code="ecert.type_unknown")
+    if cert_type.group is CertGroup.LICENCE:
+        return [(SourceKind.LICENCE, Licence.type_code == type_code)]
+    if cert_type.group is CertGroup.TRANSPORT:
+        ride_hailing = cert_type is RIDE_HAILING_TRANSPORT_CERTIFICATE
+        return [(SourceKind.VEHICLE, Vehicle.ride_hailing.is_(ride_hailing))]
+    return [(SourceKind.PRACTITIONER, None)]
+
+
+def plan(
+    session: Session,
+    *,
+    authority_uscc: str | None = None,
+    type_code: str | None = None,
+    slice_size: int = SLICE_SIZE,
+) -> Plan:
+    """Cut the ledger in scope into slices; authorities not issuing e-certs are set aside."""
+    repo = BulkRepository(session)
+    authorities = list(repo.authorities())
+    if authority_uscc is not None:
+        authorities = [a for a in authorities if a.uscc == authority_uscc]
+        if not authorities:
+            raise BadInput(f"核发机关 {authority_uscc} 不存在", code="authority.not_found")
+    kinds = _kinds_for(type_code)
+    enabled = [a for a in authorities if a.ecert_enabled]
+    disabled = []
+    for authority in authorities:
+        if not authority.ecert_enabled:
+            held = sum(
+                count
+                for kind, condition in kinds
+                for _, _, count in repo.slice_bounds(kind, [authority.id], 1 << 30, condition)
+            )
+            disabled.append((authority, held))
+    slices: list[Slice] = []
+    ids = tuple(a.id for a in enabled)
+    if ids:
+        for kind, condition in kinds:
+            for first, last, count in repo.slice_bounds(kind, ids, slice_size, condition):
+                slices.append(Slice(kind, first, last, count, ids, type_code))
+    return Plan(slices, enabled, disabled)
+
+
+# -- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A certificate that could not be issued, with the reason to put right."""
+
+    kind: str
+    source_id: int
+    record_key: str  # licence number, transport certificate number or qualification number
+    type_code: str
+    code: str
+    message: str
+
+
+@dataclass
+class Timing:
+    """Where a worker's time went, in seconds."""
+
+    read: float = 0.0  # SQL of the read step
+    build: float = 0.0  # preconditions, rules, faces, identifiers (Python)
+    encode: float = 0.0  # deterministic CBOR
+    sign: float = 0.0  # SM2
+    write: float = 0.0  # status indices, INSERT, COMMIT
+
+    def add(self, other: Timing) -> None:
+        """Add another worker's or slice's time."""
+        self.read += other.read
+        self.build += other.build
+        self.encode += other.encode
+        self.sign += other.sign
+        self.write += other.write
+
+    @property
+    def total(self) -> float:
+        """All accounted time."""
+        return self.read + self.build + self.encode + self.sign + self.write
+
+    def as_dict(self) -> dict[str, float]:
+        """Seconds per step, summed over workers."""
+        return {
+            "read": round(self.read, 3),
+            "build": round(self.build, 3),
+            "encode": round(self.encode, 3),
+            "sign": round(self.sign, 3),
+            "write": round(self.write, 3),
+        }
+
+
+@dataclass
+class SliceResult:
+    """What issuing one slice did."""
+
+    records: int = 0
+    issued: int = 0
+    existing: int = 0
+    refused: list[Refusal] = field(default_factory=list)
+    retries: int = 0
+    timing: Timing = field(default_factory=Timing)
+
+    def add(self, other: SliceResult) -> None:
+        """Fold another slice's result into this one."""
+        self.records += other.records
+        self.issued += other.issued
+        self.existing += other.existing
+        self.refused += other.refused
+        self.retries += other.retries
+        self.timing.add(other.timing)
+
+
+class RefusalWriter:
+    """The list of certificates that could not be issued, as CSV (UTF-8 with BOM for Excel).
+
+    The file is created with the first refusal, so a clean run leaves none behind.
+    """
+
+    HEADER = ("记录类型", "记录ID", "记录键", "证照类型代码", "证照名称", "原因代码", "原因")
+    KIND_LABELS: ClassVar[dict[str, str]] = {
+        "licence": "经营许可证",
+        "vehicle": "车辆",
+        "practitioner": "从业人员",
+    }
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.count = 0
+        self._file: TextIO | None = None
+        self._writer: Any = None
+
+    def write(self, refusals: Iterable[Refusal]) -> None:
+        """Append refusals."""
+        for refusal in refusals:
+            if self._writer is None:
+                try:
+                    self._file = self.path.open("w", encoding="utf-8-sig", newline="")
+                except OSError as exc:
+                    raise BadInput(
+                        f"无法写入未制发清单 {self.path}（{exc.strerror}）", code="issue.report"
+                    ) from exc
+                self._writer = csv.writer(self._file)
+                self._writer.writerow(self.HEADER)
+            cert_type = CATALOGUE.get(refusal.type_code)
+            self._writer.writerow(
+                (
+                    self.KIND_LABELS.get(refusal.kind, refusal.kind),
+                    refusal.source_id,
+                    refusal.record_key,
+                    refusal.type_code,
+                    cert_type.name if cert_type else "",
+                    refusal.code,
+                    refusal.message,
+                )
+            )
+            self.count += 1
+
+    def close(self) -> None:
+        """Flush and close the file, if one was opened."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+# -- issuing one slice ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Signed:
+    current_key: str
+    row: dict[str, Any]
+
+
+class SliceIssuer:
+    """Issues slices with one database engine and key store (one per worker process)."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        store: KeyStore,
+        settings: Settings,
+        clock: Clock = utcnow,
+        batch_size: int = BATCH_SIZE,
+    ) -> None:
+        self.sessions = sessions
+        self.store = store
+        self.settings = settings
+        self.clock = clock
+        self.batch_size = batch_size
+        # Serials must be unique, not secret: one seed from the OS, then a fast generator.
+        self._rng = random.Random(os.urandom(32))
+        self._authorities: dict[int, Authority] = {}
+        self._keys: dict[int, tuple[int, Callable[[bytes], bytes]]] = {}
+        self._builders: dict[tuple[str, str], ecert_id.Builder] = {}
+
+    def run(self, piece: Slice) -> SliceResult:
+        """Issue every due e-cert of ``piece``; commits per batch."""
+        result = SliceResult(records=piece.records)
+        timing = result.timing
+        started = time.perf_counter()
+        session = self.sessions()
+        try:
+            sources = self._read(session, piece, result)
+            session.rollback()  # end the read transaction before the long signing step
+            timing.read += time.perf_counter() - started
+            signed = list(self._sign_all(sources, piece.type_code, result))
+            for start in range(0, len(signed), self.batch_size):
+                self._write(session, signed[start : start + self.batch_size], result)
+        finally:
+            session.close()
+        return result
+
+    # -- read --------------------------------------------------------------------------------
+
+    def _read(self, session: Session, piece: Slice, result: SliceResult) -> list[_Source]:
+        repo = BulkRepository(session)
+        self._load_context(session, piece.authority_ids)
+        existing = repo.current_keys(piece.kind, piece.first_id, piece.last_id)
+        sources: list[_Source]
+        if piece.kind is SourceKind.LICENCE:
+            rows = repo.licences(
+                piece.first_id, piece.last_id, piece.authority_ids, piece.type_code
+            )
+            sources = [_LicenceSource(row) for row in rows]
+        elif piece.kind is SourceKind.VEHICLE:
+            ride = None
+            if piece.type_code is not None:
+                ride = CATALOGUE[piece.type_code] is RIDE_HAILING_TRANSPORT_CERTIFICATE
+            rows = repo.vehicles(piece.first_id, piece.last_id, piece.authority_ids, ride)
+            sources = [_VehicleSource(row) for row in rows]
+        else:
+            people, qualifications, entries = repo.practitioners(
+                piece.first_id, piece.last_id, piece.authority_ids
+            )
+            sources = [
+                _PractitionerSource(row, qualifications.get(row.id, []), entries.get(row.id, []))
+                for row in people
+            ]
+        for source in sources:
+            source.existing = existing
+        return sources
+
+    def _load_context(self, session: Session, authority_ids: Iterable[int]) -> None:
+        """Authorities and their signing keys, once per process."""
+        missing = [a for a in authority_ids if a not in self._authorities]
+        if not missing:
+            return
+        keys = KeyService(session, self.store, self.settings)
+        for authority in BulkRepository(session).authorities():
+            if authority.id in missing:
+                session.expunge(authority)
+                self._authorities[authority.id] = authority
+                if authority.ecert_enabled:
+                    # The run's caller made sure each key exists and is fresh (ensure_keys),
+                    # so this reads it; no worker rotates a key behind another's back.
+                    record = keys.signing_key(authority)
+                    self._keys[authority.id] = (record.id, keys.signer(record))
+
+    # -- sign --------------------------------------------------------------------------------
+
+    def _sign_all(
+        self, sources: Sequence[_Source], type_code: str | None, result: SliceResult
+    ) -> Iterator[_Signed]:
+        timing = result.timing
+        now = self.clock()
+        today = china_date(now)
+        operator_findings: dict[int, list[quality.Finding]] = {}
+        for source in sources:
+            mark = time.perf_counter()
+            for cert_type in source.types():
+                if type_code is not None and cert_type.type_code != type_code:
+                    continue
+                key = f"{source.kind}:{source.row.id}:{cert_type.type_code}"
+                if key in source.existing:
+                    result.existing += 1
+                    continue
+                authority = self._authorities[source.row.authority_id]
+                try:
+                    content = source.content(cert_type, authority, operator_findings)
+                    if content.valid_until < today:
+                        raise IssuanceRefused(
+                            f"{cert_type.name}有效期已于 {content.valid_until.isoformat()} 届满，"
+                            "不制发电子证照（换证或注销后再归集）",
+                            code="issuance.expired",
+                        )
+                except IssuanceRefused as refusal:
+                    result.refused.append(
+                        Refusal(
+                            str(source.kind),
+                            source.row.id,
+                            source.record_key,
+                            cert_type.type_code,
+                            refusal.code,
+                            refusal.message,
+                        )
+                    )
+                    continue
+                serial = ecert_id.new_serial(self._rng)
+                identifier = self._builder(cert_type, authority).identifier(serial, 1)
+                meta = faces.metadata(content, identifier, authority, today)
+                document = faces.signed_document(meta, cert_type, content.face)
+                encoding = time.perf_counter()
+                timing.build += encoding - mark
+                signed = cbor.encode_ordered(document)
+                signing = time.perf_counter()
+                timing.encode += signing - encoding
+                key_id, sign = self._keys[authority.id]
+                signature = sign(signed)
+                mark = time.perf_counter()
+                timing.sign += mark - signing
+                yield _Signed(
+                    key,
+                    {
+                        "identifier": identifier,
+                        "type_code": cert_type.type_code,
+                        "serial": serial,
+                        "version": 1,
+                        "authority_id": authority.id,
+                        "source_kind": str(source.kind),
+                        "source_id": source.row.id,
+                        "current_key": key,
+                        "number": content.number,
+                        "holder_name": content.holder.name,
+                        "holder_code": content.holder.code,
+                        "holder_code_type": content.holder.code_type,
+                        "issue_date": today,
+                        "valid_from": content.valid_from,
+                        "valid_until": content.valid_until,
+                        "status": str(EcertStatus.VALID),
+                        "status_changed_at": now,
+                        "status_reason": None,
+                        "operation": str(Operation.NEW),
+                        "metadata_items": meta,
+                        "face": content.face,
+                        "signed_data": signed,
+                        "signature": signature,
+                        "signing_key_id": key_id,
+                        "supersedes_id": None,
+                        "status_index": -1,  # drawn when written
+                        "issued_at": now,
+                        "activated_at": None,
+                    },
+                )
+            timing.build += time.perf_counter() - mark
+
+    def _builder(self, cert_type: CertificateType, authority: Authority) -> ecert_id.Builder:
+        key = (cert_type.type_code, authority.uscc)
+        builder = self._builders.get(key)
+        if builder is None:
+            builder = self._builders[key] = ecert_id.Builder(*key)
+        return builder
+
+    # -- write -------------------------------------------------------------------------------
+
+    def _write(self, session: Session, batch: list[_Signed], result: SliceResult) -> None:
+        started = time.perf_counter()
+        pending = batch
+        for attempt in range(MAX_WRITE_ATTEMPTS):
+            # A first draw the size of the batch: one query for most batches.
+            allocator = StatusIndexAllocator(EcertRepository(session), first_batch=len(pending))
+            try:
+                if attempt:
+                    # Another run wrote some of these targets meanwhile: theirs stand.
+                    taken = BulkRepository(session).existing_current_keys(
+                        s.current_key for s in pending
+                    )
+                    result.existing += sum(1 for s in pending if s.current_key in taken)
+                    pending = [s for s in pending if s.current_key not in taken]
+                for item in pending:
+                    item.row["status_index"] = allocator.allocate(item.row["authority_id"])
+                BulkRepository(session).insert_ecerts([s.row for s in pending])
+                session.commit()
+            except IntegrityError:
+                session.rollback()
+                result.retries += 1
+                continue
+            result.issued += len(pending)
+            result.timing.write += time.perf_counter() - started
+            return
+        raise RoadcertError(
+            f"批量写入电子证照连续 {MAX_WRITE_ATTEMPTS} 次发生唯一键冲突",
+            code="issuance.write_conflict",
+        )
+
+
+# -- the ledger records of a slice, as issuance sees them ---------------------------------------
+
+
+class _Source:
+    """One ledger record of a slice and the certificates it gives rise to."""
+
+    kind: SourceKind
+    existing: set[str]
+
+    def __init__(self, row: Any) -> None:
+        self.row = row
+
+    @property
+    def record_key(self) -> str:
+        raise NotImplementedError
+
+    def types(self) -> list[CertificateType]:
+        raise NotImplementedError
+
+    def content(
+        self,
+        cert_type: CertificateType,
+        authority: Authority,
+        operator_findings: dict[int, list[quality.Finding]],
+    ) -> faces.Content:
+        raise NotImplementedError
+
+
+class _Operator:
+    """The operator columns (``op_*``) of a licence or vehicle row."""
+
+    __slots__ = ("address", "economic_type", "name", "region_code", "status", "uscc")
+
+    def __init__(self, row: Any) -> None:
+        self.name = row.op_name
+        self.uscc = row.op_uscc
+        self.address = row.op_address
+        self.region_code = row.op_region_code
+        self.economic_type = row.op_economic_type
+        self.status = row.op_status
+
+    def findings(self, cache: dict[int, list[quality.Finding]], operator_id: int) -> list[Any]:
+        found = cache.get(operator_id)
+        if found is None:
+            found = cache[operator_id] = quality.operator_findings(
+                {name: getattr(self, name) for name in self.__slots__}
+            )
+        return found
+
+
+class _LicenceSource(_Source):
+    kind = SourceKind.LICENCE
+
+    @property
+    def record_key(self) -> str:
+        return str(self.row.number)
+
+    def types(self) -> list[CertificateType]:
+        cert_type = CATALOGUE.get(self.row.type_code)
+        return [cert_type] if cert_type is not None else []
+
+    def content(
+        self,
+        cert_type: CertificateType,
+        authority: Authority,
+        operator_findings: dict[int, list[quality.Finding]],
+    ) -> faces.Content:
+        row = self.row
+        operator = _Operator(row)
+        findings = [
+            *operator.findings(operator_findings, row.operator_id),
+            *quality.licence_findings(row._mapping),
+        ]
+        return licence_content(cert_type, row, operator, authority, findings)
+
+
+#: The transport certificate of a vehicle, by its ride-hailing flag.
+_TRANSPORT_TYPES = {False: ROAD_TRANSPORT_CERTIFICATE, True: RIDE_HAILING_TRANSPORT_CERTIFICATE}
+
+
+class _VehicleSource(_Source):
+    kind = SourceKind.VEHICLE
+
+    @property
+    def record_key(self) -> str:
+        return str(self.row.transport_number)
+
+    def types(self) -> list[CertificateType]:
+        return [_TRANSPORT_TYPES[bool(self.row.ride_hailing)]]
+
+    def content(
+        self,
+        cert_type: CertificateType,
+        authority: Authority,
+        operator_findings: dict[int, list[quality.Finding]],
+    ) -> faces.Content:
+        row = self.row
+        operator = _Operator(row)
+        findings = [
+            *operator.findings(operator_findings, row.operator_id),
+            *quality.vehicle_findings(row._mapping),
+        ]
+        return transport_content(
+            cert_type, row, operator, row.licence_number, authority, row.photo_sm3, findings
+        )
+
+
+class _PractitionerSource(_Source):
+    kind = SourceKind.PRACTITIONER
+
+    def __init__(self, row: Any, qualifications: list[Any], entries: list[Any]) -> None:
+        super().__init__(row)
+        self.qualifications = qualifications
+        self.entries = entries
+
+    @property
+    def record_key(self) -> str:
+        return str(self.row.certificate_number)
+
+    def types(self) -> list[CertificateType]:
+        found: dict[str, CertificateType] = {}
+        for q in self.qualifications:
+            if q.status == RecordStatus.ACTIVE:
+                cert_type = type_for_category(q.category)
+                if cert_type is not None:
+                    found[cert_type.type_code] = cert_type
+        return list(found.values())
+
+    def content(
+        self,
+        cert_type: CertificateType,
+        authority: Authority,
+        operator_findings: dict[int, list[quality.Finding]],
+    ) -> faces.Content:
+        row = self.row
+
+        def findings() -> list[quality.Finding]:
+            data = dict(row._mapping)
+            data["qualifications"] = [q._mapping for q in self.qualifications]
+            return quality.practitioner_findings(data)
+
+        return qualification_content(
+            cert_type,
+            row,
+            self.qualifications,
+            self.entries,
+            authority,
+            row.photo_sm3,
+            findings,
+        )
+
+
+# -- running a whole plan ------------------------------------------------------------------------
+
+
+def ensure_keys(session: Session, keys: KeyService, authorities: Iterable[Authority]) -> None:
+    """Create or rotate each authority's signing key before workers start signing."""
+    for authority in authorities:
+        keys.signing_key(authority)
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker process needs to open its own engine and key store (picklable)."""
+
+    database_url: str
+    store: KeyStore
+    settings: Settings
+
+    def issuer(self) -> SliceIssuer:
+        """A slice issuer with its own engine."""
+        engine = make_engine(self.database_url)
+        return SliceIssuer(make_sessionmaker(engine), self.store, self.settings)
+
+
+_WORKER: SliceIssuer | None = None
+
+
+def _start_worker(setup: WorkerSetup) -> None:
+    global _WORKER
+    _WORKER = setup.issuer()
+
+
+def _run_slice(piece: Slice) -> SliceResult:
+    assert _WORKER is not None, "worker process not initialised"
+    return _WORKER.run(piece)
+
+
+class WorkerLost(RoadcertError):
+    """A worker process died (killed, out of memory): committed batches stand, rerun to go on."""
+
+    status = 500
+    code = "issuance.worker_lost"
+
+
+def run(
+    plan: Plan,
+    setup: WorkerSetup,
+    *,
+    workers: int | None = None,
+    on_result: Callable[[Slice, SliceResult], None] = lambda piece, result: None,
+) -> SliceResult:
+    """Issue every slice of ``plan`` with ``workers`` processes (one per core by default).
+
+    ``on_result`` is called in this process as each slice finishes (progress, reports). With one
+    worker the slices run in this process.
+    """
+    workers = workers or os.cpu_count() or 1
+    total = SliceResult()
+    if workers == 1 or len(plan.slices) <= 1:
+        issuer = setup.issuer()
+        for piece in plan.slices:
+            result = issuer.run(piece)
+            on_result(piece, result)
+            total.add(result)
+        return total
+    slices = iter(plan.slices)
+    # A few slices queued per worker: busy without holding the whole plan in flight.
+    in_flight: dict[Future[SliceResult], Slice] = {}
+    context = get_context("spawn")  # no fork: the parent holds database connections
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_start_worker, initargs=(setup,)
+    ) as pool:
+
+        def submit() -> None:
+            piece = next(slices, None)
+            if piece is not None:
+                in_flight[pool.submit(_run_slice, piece)] = piece
+
+        for _ in range(2 * workers):
+            submit()
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                piece = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool as exc:
+                    raise WorkerLost(
+                        "制发进程意外退出；已提交的电子证照不受影响，重新运行即可从中断处继续",
+                        code="issuance.worker_lost",
+                    ) from exc
+                on_result(piece, result)
+                total.add(result)
+                submit()
+    return total

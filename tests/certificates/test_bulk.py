@@ -1,0 +1,252 @@
+"""Bulk issuance in one process: the same e-certs as one-by-one issuance, refusals, resuming."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from roadcert.catalog.types import (
+    CATALOGUE,
+    DANGEROUS_GOODS_LICENCE,
+    RIDE_HAILING_TRANSPORT_CERTIFICATE,
+    ROAD_TRANSPORT_CERTIFICATE,
+    CertGroup,
+)
+from roadcert.certificates import bulk
+from roadcert.certificates.models import Ecert, EcertStatus, SourceKind
+from roadcert.certificates.service import Target
+from roadcert.crypto import cbor, sm, x509
+from roadcert.crypto.models import KeyRecord
+from roadcert.errors import BadInput
+from roadcert.registry.models import EntryKind
+from roadcert.registry.schemas import EntryIn
+from roadcert.runtime import Runtime, Services
+from tests import factories
+from tests.factories import TODAY
+
+
+def _issuer(runtime: Runtime) -> bulk.SliceIssuer:
+    return bulk.SliceIssuer(runtime.sessions, runtime.store, runtime.settings, batch_size=7)
+
+
+def _run(services: Services, runtime: Runtime, **scope: Any) -> bulk.SliceResult:
+    work = bulk.plan(services.session, slice_size=5, **scope)
+    bulk.ensure_keys(services.session, services.keys, work.authorities)
+    issuer = _issuer(runtime)
+    total = bulk.SliceResult()
+    for piece in work.slices:
+        total.add(issuer.run(piece))
+    return total
+
+
+def _province(services: Services) -> dict[str, Any]:
+    """A small ledger entered while the authority did not issue e-certs, then switched on."""
+    auth = factories.authority(services, enabled=False)
+    op = factories.operator(services, auth)
+    lic = factories.licence(services, auth, op).record
+    dangerous = factories.licence(
+        services,
+        auth,
+        factories.operator(services, auth),
+        type_code=DANGEROUS_GOODS_LICENCE.type_code,
+        business_scopes=["02101", "03131"],
+    ).record
+    lorry = factories.vehicle(services, auth, op, lic).record
+    ride = factories.vehicle(services, auth, op, lic, ride_hailing=True, vehicle_type="K33").record
+    driver = factories.practitioner(services, auth, ("02001", "03001")).record
+    taxi = factories.practitioner(services, auth, ("01001", "09002")).record
+    services.ledger.add_entry(
+        driver.id,
+        EntryKind.CONTINUING_EDUCATION,
+        EntryIn(entry_date=TODAY, text="继续教育 24 学时"),
+    )
+    services.ledger.set_ecert_enabled(auth.id, True)
+    services.session.flush()
+    assert services.session.scalar(select(func.count()).select_from(Ecert)) == 0
+    return {
+        "authority": auth,
+        "licences": [lic, dangerous],
+        "vehicles": [lorry, ride],
+        "practitioners": [driver, taxi],
+    }
+
+
+def test_bulk_issues_what_one_by_one_issuance_would(services: Services, runtime: Runtime) -> None:
+    ledger = _province(services)
+    result = _run(services, runtime)
+    # 2 licences, 2 vehicles; the driver's 货运 and 危货 categories share one 从业资格证, the
+    # taxi driver's 客运 and 巡游出租 categories go on two certificates.
+    assert (result.issued, result.existing, result.refused) == (7, 0, [])
+    ecerts = services.session.scalars(select(Ecert).order_by(Ecert.id)).all()
+    assert len(ecerts) == 7
+    assert {e.type_code for e in ecerts if e.source_kind == "vehicle"} == {
+        ROAD_TRANSPORT_CERTIFICATE.type_code,
+        RIDE_HAILING_TRANSPORT_CERTIFICATE.type_code,
+    }
+    for ecert in ecerts:
+        # One-by-one issuance of the same target, in a savepoint that is thrown away: the
+        # signed document must be the same but for the identifier it carries.
+        target = Target(SourceKind(ecert.source_kind), ecert.source_id, ecert.type_code)
+        nested = services.session.begin_nested()
+        single = services.issuance.issue(target, previous=None)
+        expected = cbor.decode(single.signed_data)
+        nested.rollback()
+        got = cbor.decode(ecert.signed_data, require_canonical=True)
+        assert got.pop("ZZBS") == ecert.identifier
+        expected.pop("ZZBS")
+        assert got == expected
+        assert cbor.canonical(got | {"ZZBS": ecert.identifier}) == ecert.signed_data
+        assert ecert.status == EcertStatus.VALID and ecert.version == 1
+        assert ecert.current_key == target.current_key
+        key = services.session.get(KeyRecord, ecert.signing_key_id)
+        assert key is not None
+        assert sm.verify(x509.load(key.certificate).public_key, ecert.signed_data, ecert.signature)
+    entries = [e for e in ecerts if e.source_id == ledger["practitioners"][0].id]
+    assert any("继续教育" in str(e.face.get("continuing_education")) for e in entries)
+    indices = {(e.authority_id, e.status_index) for e in ecerts}
+    assert len(indices) == 7
+
+
+def test_second_run_issues_nothing_and_counts_existing(
+    services: Services, runtime: Runtime
+) -> None:
+    _province(services)
+    _run(services, runtime)
+    again = _run(services, runtime)
+    assert (again.issued, again.existing, again.refused) == (0, 7, [])
+    assert services.session.scalar(select(func.count()).select_from(Ecert)) == 7
+
+
+def test_scope_by_type_and_authority(services: Services, runtime: Runtime) -> None:
+    ledger = _province(services)
+    other = factories.authority(services)
+    factories.licence(services, other, factories.operator(services, other))  # issued at once
+    result = _run(services, runtime, type_code=RIDE_HAILING_TRANSPORT_CERTIFICATE.type_code)
+    assert result.issued == 1
+    result = _run(services, runtime, authority_uscc=ledger["authority"].uscc)
+    assert result.issued == 6 and result.existing == 1
+    with pytest.raises(BadInput) as unknown:
+        bulk.plan(services.session, type_code="0" * 21)
+    assert unknown.value.code == "ecert.type_unknown"
+    with pytest.raises(BadInput) as missing:
+        bulk.plan(services.session, authority_uscc="91220000MA00000000")
+    assert missing.value.code == "authority.not_found"
+
+
+def test_refusals_name_the_record_and_the_reason(
+    services: Services, runtime: Runtime, tmp_path: Path
+) -> None:
+    auth = factories.authority(services, enabled=False)
+    op = factories.operator(services, auth)
+    lic = factories.licence(services, auth, op).record
+    bad_op = factories.operator(services, auth, uscc="91220101MA1234567X")  # wrong check digit
+    factories.licence(services, auth, bad_op)
+    stopped = factories.operator(services, auth, status="2")
+    factories.licence(services, auth, stopped)
+    factories.vehicle(services, auth, op, lic, photo=None)
+    factories.licence(
+        services,
+        auth,
+        op,
+        valid_from=TODAY - timedelta(days=2000),
+        valid_until=TODAY - timedelta(days=1),
+    )
+    factories.practitioner(services, auth, id_number="220102198003141234")  # bad check digit
+    services.ledger.set_ecert_enabled(auth.id, True)
+    disabled = factories.authority(services, enabled=False)
+    factories.licence(services, disabled, factories.operator(services, disabled))
+
+    work = bulk.plan(services.session, slice_size=3)
+    assert [(a.id, held) for a, held in work.disabled] == [(disabled.id, 1)]
+    bulk.ensure_keys(services.session, services.keys, work.authorities)
+    issuer = _issuer(runtime)
+    report = bulk.RefusalWriter(tmp_path / "refusals.csv")
+    total = bulk.SliceResult()
+    for piece in work.slices:
+        result = issuer.run(piece)
+        report.write(result.refused)
+        total.add(result)
+    report.close()
+    codes = sorted(r.code for r in total.refused)
+    assert codes == [
+        "issuance.expired",
+        "issuance.non_standard",
+        "issuance.operator_not_operating",
+        "issuance.operator_uscc",
+        "issuance.photo_missing",
+    ]
+    assert total.issued == 1
+    with (tmp_path / "refusals.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 5 == report.count
+    photo = next(r for r in rows if r["原因代码"] == "issuance.photo_missing")
+    assert photo["记录类型"] == "车辆" and photo["证照名称"] == "道路运输证"
+    assert "缺少车辆照片" in photo["原因"]
+
+
+def test_a_concurrent_run_over_the_same_slice_keeps_one_current_version(
+    services: Services, runtime: Runtime
+) -> None:
+    _province(services)
+    work = bulk.plan(services.session, slice_size=100)
+    bulk.ensure_keys(services.session, services.keys, work.authorities)
+    (piece,) = [s for s in work.slices if s.kind == "practitioner"]
+    first, second = _issuer(runtime), _issuer(runtime)
+    # Both read and sign before either writes, as two workers racing on one slice would.
+    session = runtime.sessions()
+    theirs = list(
+        first._sign_all(first._read(session, piece, bulk.SliceResult()), None, bulk.SliceResult())
+    )
+    session.rollback()
+    ours = second.run(piece)
+    assert ours.issued == 3
+    late = bulk.SliceResult()
+    first._write(session, theirs, late)
+    session.close()
+    assert (late.issued, late.existing, late.retries) == (0, 3, 1)
+    keys = services.session.scalars(
+        select(Ecert.current_key).where(Ecert.source_kind == "practitioner")
+    ).all()
+    assert len(keys) == len(set(keys)) == 3
+
+
+def test_slices_cover_every_record_once(services: Services) -> None:
+    auth = factories.authority(services, enabled=False)
+    op = factories.operator(services, auth)
+    for _ in range(11):
+        factories.licence(services, auth, op)
+    services.ledger.set_ecert_enabled(auth.id, True)
+    work = bulk.plan(services.session, slice_size=4, authority_uscc=auth.uscc)
+    licences = [s for s in work.slices if s.kind == "licence"]
+    assert [s.records for s in licences] == [4, 4, 3]
+    assert all(a.last_id < b.first_id for a, b in itertools.pairwise(licences))
+    assert bulk.Slice.from_dict(licences[0].as_dict()) == licences[0]
+
+
+def test_every_type_encodes_to_canonical_cbor(services: Services) -> None:
+    """The fast encoder gives the RFC 8949 §4.2.1 bytes for every certificate type's document."""
+    from roadcert.certificates import faces
+
+    for cert_type in CATALOGUE.values():
+        meta = {key: f"值{key}" for key in faces.METADATA_KEYS}
+        face: dict[str, Any] = {item.key: f"{item.label}内容" for item in cert_type.face}
+        if cert_type.group is CertGroup.QUALIFICATION:
+            face = face | {
+                "categories": [
+                    {
+                        "code": "02001",
+                        "label": "货运",
+                        "valid_from": "2020-01-01",
+                        "valid_until": "2026-01-01",
+                    }
+                ]
+            }
+        document = faces.signed_document(meta, cert_type, face)
+        assert cbor.encode_ordered(document) == cbor.canonical(document)
+        assert list(document) == list(faces.document_order(cert_type))

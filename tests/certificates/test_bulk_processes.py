@@ -1,0 +1,188 @@
+"""`roadcert issue --all` as a province runs it: worker processes, killed with SIGKILL, resumed.
+
+Real processes on a real database file (and a PostgreSQL schema): the ledger is built with the
+business operations while the authority does not issue e-certs, then the command runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from roadcert.certificates.models import Ecert
+from roadcert.config import Environment, Settings
+from roadcert.crypto import cbor, sm, x509
+from roadcert.crypto.keystore import FileKeyStore
+from roadcert.crypto.models import KeyRecord
+from roadcert.crypto.sm4 import ScryptParams
+from roadcert.db import make_engine, make_sessionmaker
+from roadcert.kit import ric
+from roadcert.migrate import upgrade
+from roadcert.runtime import Runtime
+from tests import factories
+from tests.conftest import postgres_schema, postgres_url_for
+
+PASSPHRASE = "bulk-test-passphrase"
+ROADCERT = str(Path(sys.executable).with_name("roadcert"))
+
+
+@dataclass
+class Province:
+    runtime: Runtime
+    env: dict[str, str]
+    expected: int  # e-certs the ledger gives
+
+
+def _build(url: str, directory: Path, operators: int, people: int) -> Province:
+    settings = Settings(
+        env=Environment.TEST, data_dir=directory, database_url=url, province_code="220000"
+    )
+    engine = make_engine(url)
+    store = FileKeyStore(settings.key_dir, PASSPHRASE, kdf=ScryptParams(log2_n=10))
+    runtime = Runtime(settings, engine, make_sessionmaker(engine), store)
+    with runtime.unit_of_work("test") as svc:
+        auth = factories.authority(svc, enabled=False)
+        authority_id = auth.id
+    rng, serial = random.Random(5), 0
+    for _ in range(operators):
+        with runtime.unit_of_work("test") as svc:
+            auth = svc.ledger.get(type(auth), authority_id)
+            op = factories.operator(svc, auth)
+            lic = factories.licence(svc, auth, op).record
+            for _ in range(3):
+                factories.vehicle(svc, auth, op, lic)
+            for _ in range(people // operators):
+                serial += 1
+                birth = date(1970, 1, 1) + timedelta(days=serial)
+                number = ric.generate(rng, "220102", birth, True)
+                factories.practitioner(svc, auth, birth_date=birth, id_number=number)
+    with runtime.unit_of_work("test") as svc:
+        assert svc.session.scalar(select(func.count()).select_from(Ecert)) == 0
+        svc.ledger.set_ecert_enabled(authority_id, True)
+    env = os.environ | {
+        "ROADCERT_ENV": "test",
+        "ROADCERT_DATABASE_URL": url,
+        "ROADCERT_DATA_DIR": str(directory),
+        "ROADCERT_KEY_PASSPHRASE": PASSPHRASE,
+        "ROADCERT_PROVINCE_CODE": "220000",
+    }
+    return Province(runtime, env, operators * 4 + (people // operators) * operators)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def province(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Province]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'province.db'}"
+        upgrade(url)
+        built = _build(url, tmp_path, operators=40, people=200)
+        yield built
+        built.runtime.engine.dispose()
+    else:
+        for schema in postgres_schema("rc_bulk"):
+            url = postgres_url_for(schema)
+            upgrade(url)
+            built = _build(url, tmp_path, operators=40, people=200)
+            yield built
+            built.runtime.engine.dispose()
+
+
+def _count(province: Province) -> int:
+    with province.runtime.unit_of_work("test") as svc:
+        return int(svc.session.scalar(select(func.count()).select_from(Ecert)) or 0)
+
+
+def _issue(province: Province, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [ROADCERT, "issue", "--all", "--workers", "2", "--slice-size", "20", *extra],
+        env=province.env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,  # its own process group: SIGKILL reaches the workers too
+    )
+
+
+def test_killed_run_resumes_with_every_certificate_issued_once(
+    province: Province, tmp_path: Path
+) -> None:
+    run = _issue(province, tmp_path)
+    deadline = time.monotonic() + 120
+    while _count(province) == 0:
+        assert run.poll() is None, "the run ended before writing anything"
+        assert time.monotonic() < deadline, "no e-cert was written in time"
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGKILL)
+    run.wait(timeout=30)
+    killed_at = _count(province)
+    assert 0 < killed_at < province.expected, "the run must be stopped part-way"
+
+    resumed = subprocess.run(
+        [ROADCERT, "issue", "--all", "--json", "--workers", "2", "--slice-size", "20"],
+        env=province.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["refused"] == 0
+    assert summary["issued"] + summary["existing"] == province.expected
+    assert summary["existing"] >= killed_at
+    with province.runtime.unit_of_work("test") as svc:
+        ecerts = svc.session.scalars(select(Ecert)).all()
+        assert len(ecerts) == province.expected
+        keys = [e.current_key for e in ecerts]
+        assert None not in keys and len(set(keys)) == len(keys)
+        assert {e.version for e in ecerts} == {1}
+        assert len({(e.authority_id, e.status_index) for e in ecerts}) == len(ecerts)
+        record = svc.session.get(KeyRecord, ecerts[0].signing_key_id)
+        assert record is not None
+        public = x509.load(record.certificate).public_key
+        for ecert in ecerts[:: max(1, len(ecerts) // 25)]:
+            assert cbor.decode(ecert.signed_data)["ZZBS"] == ecert.identifier
+            assert sm.verify(public, ecert.signed_data, ecert.signature)
+
+    again = subprocess.run(
+        [ROADCERT, "issue", "--all", "--json"],
+        env=province.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert json.loads(again.stdout)["issued"] == 0
+    assert _count(province) == province.expected
+
+
+def test_command_refuses_without_all_and_with_a_bad_scope(
+    province: Province, tmp_path: Path
+) -> None:
+    bare = subprocess.run(
+        [ROADCERT, "issue"], env=province.env, capture_output=True, text=True, check=False
+    )
+    assert bare.returncode == 2 and "issue.scope" in bare.stderr
+    bad = subprocess.run(
+        [ROADCERT, "issue", "--all", "--type", "0" * 21],
+        env=province.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 2 and "ecert.type_unknown" in bad.stderr
+    assert "Traceback" not in bad.stderr
