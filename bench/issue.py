@@ -12,7 +12,7 @@ authority is switched on.
 
 Timed: a worker loop issues every record's e-cert through ``BusinessService.issue_all``, one
 session and one commit per batch. The wall time is split into SM2 signing (the key store's
-signer), deterministic CBOR (``cbor.canonical``), SQL (DBAPI execute and COMMIT) and the rest
+signer), deterministic CBOR (``cbor.encode_ordered``), SQL (DBAPI execute and COMMIT) and the rest
 (ORM, faces, quality rules, identifiers).
 
     .venv/bin/python bench/issue.py [-n N] [--db sqlite|postgresql|both] [--postgres-url URL]
@@ -68,6 +68,7 @@ from roadcert.db import make_engine, make_sessionmaker
 from roadcert.demo import photo_png
 from roadcert.kit import cert_numbers, plates, regions, ric, uscc
 from roadcert.migrate import upgrade
+from roadcert.migration.vocabulary import GIVEN, ROADS, SURNAMES
 from roadcert.registry.models import Licence, Practitioner, Vehicle
 from roadcert.registry.schemas import (
     AuthorityIn,
@@ -110,9 +111,6 @@ ROLE_SETS: list[tuple[list[str], int]] = [
     (["09002"], 8),
     (["09003"], 8),
 ]
-SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏"
-GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚华玉萍鹏辉建国志海燕春梅红德宏亮振立新庆"
-ROADS = ["人民大街", "解放大路", "自由大路", "亚泰大街", "长白路", "延安大街", "卫星路", "建设街"]
 
 
 def log(message: str) -> None:
@@ -208,9 +206,9 @@ class Split:
 
 @contextmanager
 def instrumented(engine: Engine, split: Split) -> Iterator[None]:
-    """Time the signer, ``cbor.canonical`` and every DBAPI execute while inside."""
+    """Time the signer, ``cbor.encode_ordered`` and every DBAPI execute while inside."""
     original_signer = KeyService.signer
-    original_canonical = cbor.canonical
+    original_encode = cbor.encode_ordered
 
     def timed_signer(self: KeyService, record: KeyRecord) -> Callable[[bytes], bytes]:
         sign = original_signer(self, record)
@@ -229,7 +227,7 @@ def instrumented(engine: Engine, split: Split) -> Iterator[None]:
     def timed_canonical(obj: object) -> bytes:
         start = time.perf_counter()
         try:
-            return original_canonical(obj)
+            return original_encode(obj)
         finally:
             split.cbor += time.perf_counter() - start
 
@@ -247,7 +245,7 @@ def instrumented(engine: Engine, split: Split) -> Iterator[None]:
     try:
         with (
             mock.patch.object(KeyService, "signer", timed_signer),
-            mock.patch.object(cbor, "canonical", timed_canonical),
+            mock.patch.object(cbor, "encode_ordered", timed_canonical),
         ):
             yield
     finally:

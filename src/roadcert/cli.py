@@ -38,6 +38,7 @@ from roadcert.crypto.errors import CryptoError
 from roadcert.crypto.keystore import FileKeyStore
 from roadcert.errors import BadInput, RoadcertError, validation_error
 from roadcert.kit.chinatime import china_time
+from roadcert.migration.synth_cli import synth as synth_command
 from roadcert.registry import schemas
 from roadcert.registry.models import EntryKind
 from roadcert.registry.schemas import MAX_ID
@@ -704,6 +705,11 @@ def ledger_photo(
         else:
             result = svc.business.practitioner_photo(record_id, content)
         echo_json(present.outcome(result))
+
+
+# -- migration (存量数据归集): docs/migration.md -------------------------------------------------
+
+app.command("synth")(synth_command)
 
 
 # -- bulk issuance ---------------------------------------------------------------------------

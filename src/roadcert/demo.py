@@ -30,6 +30,16 @@ from roadcert.catalog.types import (
 )
 from roadcert.certificates.operations import Outcome
 from roadcert.kit import cert_numbers, plates, regions, ric, uscc
+from roadcert.migration.vocabulary import (
+    BUS_MODELS,
+    CAR_MODELS,
+    FIRM_WORDS,
+    GIVEN,
+    ROADS,
+    SURNAMES,
+    TANK_MODELS,
+    TRUCK_MODELS,
+)
 from roadcert.registry.models import EntryKind, Operator, Practitioner
 from roadcert.registry.schemas import (
     AuthorityIn,
@@ -57,53 +67,6 @@ CITIES: list[tuple[str, str, bool, int]] = [
     ("220800", "G", False, 7),  # 白城
     ("222400", "H", False, 7),  # 延边
 ]
-
-SURNAMES = (
-    "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐"
-    "冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎金"
-)
-GIVEN = (
-    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华"
-    "玉兰萍鹏辉建国志强海燕春梅红梅德明宏亮振华立新国庆"
-)
-FIRM_WORDS = [
-    "宏达",
-    "长运",
-    "顺通",
-    "吉运",
-    "北方",
-    "恒信",
-    "安达",
-    "腾飞",
-    "鑫源",
-    "远航",
-    "金桥",
-    "通达",
-    "瑞丰",
-    "松江",
-    "华运",
-    "东盛",
-    "正阳",
-    "广源",
-    "兴隆",
-    "盛世",
-]
-ROADS = [
-    "人民大街",
-    "解放大路",
-    "自由大路",
-    "亚泰大街",
-    "长白路",
-    "松江路",
-    "延安大街",
-    "卫星路",
-    "建设街",
-    "富民大街",
-]
-BUS_MODELS = ["宇通牌ZK6122H", "金龙牌XMQ6127", "中通牌LCK6125", "一汽牌CA6120", "海格牌KLQ6125"]
-TRUCK_MODELS = ["解放牌CA1250P66", "东风牌DFH1180", "重汽牌ZZ1257", "陕汽牌SX1250", "福田牌BJ1186"]
-TANK_MODELS = ["解放牌CA5250GYY", "东风牌DFH5250GYY", "重汽牌ZZ5257GFL"]
-CAR_MODELS = ["比亚迪牌BYD7005BEV", "红旗牌CA7002BEV", "吉利牌MR7002BEV"]
 
 
 @dataclass
