@@ -38,6 +38,7 @@ from roadcert.crypto.errors import CryptoError
 from roadcert.crypto.keystore import FileKeyStore
 from roadcert.errors import BadInput, RoadcertError, validation_error
 from roadcert.kit.chinatime import china_time
+from roadcert.migration.import_cli import import_ as import_command
 from roadcert.migration.synth_cli import synth as synth_command
 from roadcert.registry import schemas
 from roadcert.registry.models import EntryKind
@@ -710,6 +711,7 @@ def ledger_photo(
 # -- migration (存量数据归集): docs/migration.md -------------------------------------------------
 
 app.command("synth")(synth_command)
+app.command("import")(import_command)
 
 
 # -- bulk issuance ---------------------------------------------------------------------------

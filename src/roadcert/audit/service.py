@@ -29,6 +29,7 @@ TAGS: dict[str, str] = {
     "sharing:grant:accessed": "授权查看",
     "sharing:grant:refused": "授权查看被拒",
     "registry:record:changed": "台账变更",
+    "registry:import:completed": "存量数据导入",
     "registry:photo:submitted": "上传照片",
     "registry:photo:approved": "照片审核通过",
     "registry:photo:rejected": "照片审核不通过",

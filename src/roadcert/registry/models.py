@@ -29,6 +29,9 @@ from roadcert.db import Base, UTCDateTime, utcnow
 # Coded columns hold what the source gave, valid or not (it is listed as 不规范数据), so they
 # are as wide as the input schemas allow rather than as the code tables need.
 CODE_LENGTH = 30
+# Digest of the export row a record was last imported from (roadcert import): an equal digest
+# means the row has not changed since, so a re-import leaves the record alone.
+IMPORT_DIGEST_LENGTH = 32
 
 
 class RecordStatus(StrEnum):
@@ -115,6 +118,9 @@ class Operator(Timestamped, Base):
     region_code: Mapped[str] = mapped_column(String(CODE_LENGTH))
     economic_type: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     status: Mapped[str] = mapped_column(String(CODE_LENGTH))
+    # 业户编号 of the old 运政系统, the key that links its licences and vehicles in an export.
+    legacy_id: Mapped[str | None] = mapped_column(String(60), unique=True)
+    import_digest: Mapped[str | None] = mapped_column(String(IMPORT_DIGEST_LENGTH))
 
     authority: Mapped[Authority] = relationship(lazy="joined")
 
@@ -134,6 +140,7 @@ class Licence(Timestamped, Base):
     valid_until: Mapped[date] = mapped_column(Date)
     issue_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default=RecordStatus.ACTIVE)
+    import_digest: Mapped[str | None] = mapped_column(String(IMPORT_DIGEST_LENGTH))
 
     operator: Mapped[Operator] = relationship(lazy="joined")
     authority: Mapped[Authority] = relationship(lazy="joined")
@@ -169,6 +176,7 @@ class Vehicle(Timestamped, Base):
     review_valid_until: Mapped[date | None] = mapped_column(Date)
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id"))
     transport_status: Mapped[str] = mapped_column(String(12), default=RecordStatus.ACTIVE)
+    import_digest: Mapped[str | None] = mapped_column(String(IMPORT_DIGEST_LENGTH))
 
     operator: Mapped[Operator] = relationship(lazy="joined")
     authority: Mapped[Authority] = relationship(lazy="joined")
@@ -194,6 +202,7 @@ class Practitioner(Timestamped, Base):
     driving_class: Mapped[str | None] = mapped_column(String(CODE_LENGTH))
     certificate_number: Mapped[str] = mapped_column(String(30), unique=True)
     photo_id: Mapped[int | None] = mapped_column(ForeignKey("photo.id"))
+    import_digest: Mapped[str | None] = mapped_column(String(IMPORT_DIGEST_LENGTH))
 
     authority: Mapped[Authority] = relationship(lazy="joined")
     qualifications: Mapped[list[Qualification]] = relationship(
@@ -218,6 +227,7 @@ class Qualification(Timestamped, Base):
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12), default=RecordStatus.ACTIVE)
+    import_digest: Mapped[str | None] = mapped_column(String(IMPORT_DIGEST_LENGTH))
 
     practitioner: Mapped[Practitioner] = relationship(back_populates="qualifications")
 

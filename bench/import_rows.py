@@ -1,0 +1,180 @@
+"""Benchmark: ``roadcert import`` of a synthetic export on SQLite and PostgreSQL, rows per second.
+
+A synthetic province (``roadcert synth``: operators, licences, vehicles, practitioners and their
+qualifications, with its share of rejected and non-standard rows) is written once, not timed. Each
+backend then gets a fresh database (SQLite file in a temporary folder, PostgreSQL in a throw-away
+schema) and the export is imported twice: the first import writes everything (the figure the
+issue sets at ≥ 20,000 rows/s), the second finds every row unchanged.
+
+Printed per backend and run: rows read, wall seconds, rows per second, CPU seconds of the importer
+and of its checking process, their peak resident memory, and the machine's load average (the
+machine may be shared: a load above the number of cores means the figure is a floor).
+
+    .venv/bin/python bench/import_rows.py [-n CERTIFICATES] [--db sqlite|postgresql|both]
+                                          [--export DIR] [--format csv|jsonl|xlsx] [--batch B]
+                                          [--in-process] [--postgres-url URL] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import secrets
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+from roadcert.config import Environment, Settings
+from roadcert.crypto.keystore import FileKeyStore
+from roadcert.crypto.sm4 import ScryptParams
+from roadcert.db import make_engine, make_sessionmaker
+from roadcert.migrate import upgrade
+from roadcert.migration.importer import Importer
+from roadcert.migration.synth import ExportFormat, SynthOptions, synthesise
+from roadcert.runtime import Runtime
+
+POSTGRES_URL = os.environ.get(
+    "ROADCERT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def _cpu() -> tuple[float, float]:
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime, children.ru_utime + children.ru_stime
+
+
+def _peak_mb() -> tuple[float, float]:
+    # ru_maxrss is in KiB on Linux.
+    me = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return me, children
+
+
+def _import(
+    runtime: Runtime, export: Path, report: Path, args: argparse.Namespace
+) -> dict[str, Any]:
+    parallel = False if args.in_process else None
+    cpu_before = _cpu()
+    start = time.perf_counter()
+    result = Importer(runtime, batch=args.batch, parallel=parallel).run(export, report)
+    wall = time.perf_counter() - start
+    cpu_after = _cpu()
+    tables = result.tables.values()
+    return {
+        "rows": result.rows,
+        "new": sum(t.new for t in tables),
+        "unchanged": sum(t.unchanged for t in tables),
+        "rejected": sum(t.rejected for t in tables),
+        "balanced": result.balanced,
+        "seconds": round(wall, 2),
+        "rows_per_s": round(result.rows / wall),
+        "cpu_importer_s": round(cpu_after[0] - cpu_before[0], 2),
+        "cpu_checker_s": round(cpu_after[1] - cpu_before[1], 2),
+        "peak_importer_mb": round(_peak_mb()[0]),
+        "peak_checker_mb": round(_peak_mb()[1]),
+        "load": round(os.getloadavg()[0], 2),
+    }
+
+
+def _runtime(url: str, folder: Path) -> Runtime:
+    engine = make_engine(url)
+    settings = Settings(env=Environment.TEST, data_dir=folder, database_url=url)
+    store = FileKeyStore(folder / "keys", "bench", kdf=ScryptParams(log2_n=10))
+    return Runtime(settings, engine, make_sessionmaker(engine), store)
+
+
+def _bench(db: str, export: Path, folder: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
+    schema = None
+    if db == "sqlite":
+        url = f"sqlite:///{folder / 'bench.db'}"
+    else:
+        schema = f"bench_{secrets.token_hex(6)}"
+        try:
+            admin = make_engine(args.postgres_url)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        except Exception as exc:
+            print(f"PostgreSQL 不可用，跳过：{exc}", file=sys.stderr)
+            return []
+        separator = "&" if "?" in args.postgres_url else "?"
+        url = f"{args.postgres_url}{separator}options=-csearch_path%3D{schema}"
+    try:
+        upgrade(url)
+        runtime = _runtime(url, folder)
+        runs = []
+        for label in ("first import", "re-import"):
+            print(f"{db}: {label} …", file=sys.stderr)
+            figures = _import(runtime, export, folder / f"report-{db}-{len(runs)}", args)
+            runs.append({"db": db, "run": label, **figures})
+        runtime.engine.dispose()
+        return runs
+    finally:
+        if schema is not None:
+            with admin.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            admin.dispose()
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=100_000, help="certificates (~10%% operators)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
+    parser.add_argument("--export", type=Path, help="import this export instead of a new one")
+    parser.add_argument("--format", choices=[f.value for f in ExportFormat], default="csv")
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--in-process", action="store_true", help="no separate checking process")
+    parser.add_argument("--postgres-url", default=POSTGRES_URL)
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="roadcert-import-bench-") as tmp:
+        folder = Path(tmp)
+        export = args.export
+        if export is None:
+            export = folder / "export"
+            n = args.n
+            options = SynthOptions(
+                operators=n // 10,
+                vehicles=n * 3 // 10,
+                practitioners=n * 6 // 10,
+                today=date.today(),
+                export_format=ExportFormat(args.format),
+            )
+            print(f"synth: {n} certificates …", file=sys.stderr)
+            made = synthesise(options, export)
+            print(f"synth: {made.rows} rows in {made.elapsed_s:.1f} s", file=sys.stderr)
+        size = sum(p.stat().st_size for p in export.iterdir() if p.is_file())
+        dbs = ("sqlite", "postgresql") if args.db == "both" else (args.db,)
+        runs = [r for db in dbs for r in _bench(db, export, folder, args)]
+    if args.json:
+        print(json.dumps({"export_bytes": size, "cores": os.cpu_count(), "runs": runs}, indent=2))
+        return
+    print(f"export: {size / 1e6:.1f} MB, {os.cpu_count()} cores")
+    columns = (
+        "db",
+        "run",
+        "rows",
+        "seconds",
+        "rows_per_s",
+        "cpu_importer_s",
+        "cpu_checker_s",
+        "peak_importer_mb",
+        "peak_checker_mb",
+        "load",
+    )
+    print("  ".join(f"{c:>16}" for c in columns))
+    for r in runs:
+        print("  ".join(f"{r[c]!s:>16}" for c in columns))
+
+
+if __name__ == "__main__":
+    main()

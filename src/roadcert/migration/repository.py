@@ -1,0 +1,288 @@
+"""All SQL of ``roadcert import``: look-ups by export keys and bulk writes, one batch at a time.
+
+Every look-up takes the keys of one batch as one bound parameter (an array on PostgreSQL, a JSON
+list on SQLite), so the importer holds nothing per record between batches; every write goes to
+the driver in one COPY (PostgreSQL) or one executemany (SQLite).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Session
+
+from roadcert.certificates.models import Ecert, SourceKind
+from roadcert.registry.models import (
+    Authority,
+    LedgerHistory,
+    Licence,
+    Operator,
+    Photo,
+    Practitioner,
+    Qualification,
+    QualityIssue,
+    Vehicle,
+)
+
+OPERATOR: Table = Operator.__table__  # type: ignore[assignment]
+LICENCE: Table = Licence.__table__  # type: ignore[assignment]
+VEHICLE: Table = Vehicle.__table__  # type: ignore[assignment]
+PRACTITIONER: Table = Practitioner.__table__  # type: ignore[assignment]
+QUALIFICATION: Table = Qualification.__table__  # type: ignore[assignment]
+PHOTO: Table = Photo.__table__  # type: ignore[assignment]
+ISSUE: Table = QualityIssue.__table__  # type: ignore[assignment]
+HISTORY: Table = LedgerHistory.__table__  # type: ignore[assignment]
+
+
+# Column names and bind processors of a table for a dialect, worked out once.
+_CONVERSIONS: dict[tuple[str, str, bool], tuple[list[str], list[tuple[int, Any]]]] = {}
+
+
+def _processor(column: Any, dialect: Dialect) -> Any:
+    if dialect.name == "postgresql" and isinstance(column.type, JSON):
+        # COPY takes JSON as text; SQLAlchemy's processor would wrap each value for psycopg's
+        # JSON adapter, which costs more than writing the row.
+        return _compact_json
+    return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _compact_json(value: Any) -> str:
+    # As roadcert.db's engines serialise JSON columns: compact, Chinese unescaped.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _tuples(
+    table: Table, rows: list[dict[str, Any]], dialect: Dialect, with_id: bool
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    key = (table.name, dialect.name, with_id)
+    if key not in _CONVERSIONS:
+        columns = [c for c in table.columns if with_id or c.name != "id"]
+        processors = [
+            (index, processor)
+            for index, column in enumerate(columns)
+            if (processor := _processor(column, dialect))
+        ]
+        _CONVERSIONS[key] = ([c.name for c in columns], processors)
+    names, processors = _CONVERSIONS[key]
+    out: list[tuple[Any, ...]] = []
+    # A batch's timestamps are one object repeated on every row: convert it once.
+    last: dict[int, tuple[Any, Any]] = {}
+    for row in rows:
+        values = [row[name] for name in names]
+        for index, processor in processors:
+            value = values[index]
+            if value is None:
+                continue
+            seen = last.get(index)
+            if seen is not None and seen[0] is value:
+                values[index] = seen[1]
+            else:
+                values[index] = converted = processor(value)
+                last[index] = (value, converted)
+        out.append(tuple(values))
+    return names, out
+
+
+class ImportRepository:
+    """Queries and bulk writes of one import batch, in the batch's session."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def _among(self, column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+        """``column`` is one of ``values``, bound as one parameter whatever their number.
+
+        An IN list of a batch's thousand keys is a thousand parameters for SQLAlchemy to
+        render and for the driver to parse on every query, which costs more than the query.
+        """
+        items = list(dict.fromkeys(values))
+        if self.dialect == "postgresql":
+            return column == any_(bindparam(None, items, type_=ARRAY(column.type)))
+        listed = func.json_each(bindparam(None, json.dumps(items), type_=String)).table_valued(
+            "value"
+        )
+        return column.in_(select(listed.c.value))
+
+    # -- look-ups ------------------------------------------------------------------------------
+
+    def authorities(self) -> Sequence[Authority]:
+        """Every issuing authority (a province has at most a few hundred)."""
+        return self.session.scalars(select(Authority).order_by(Authority.id)).all()
+
+    def by_key(
+        self, table: Table, key: str, values: Iterable[str], *columns: str
+    ) -> dict[str, tuple[Any, ...]]:
+        """``key value → (id, *columns)`` of the rows of ``table`` whose ``key`` is among
+        ``values``."""
+        key_column = table.c[key]
+        wanted = [table.c.id, *(table.c[c] for c in columns)]
+        query = select(key_column, *wanted).where(self._among(key_column, values))
+        return {row[0]: tuple(row[1:]) for row in self.session.execute(query)}
+
+    def qualifications(
+        self, pairs: Iterable[tuple[int, str]]
+    ) -> dict[tuple[int, str], tuple[int, str | None]]:
+        """``(practitioner id, category) → (id, import digest)`` of existing qualifications."""
+        wanted = set(pairs)
+        q = QUALIFICATION.c
+        query = select(q.practitioner_id, q.category, q.id, q.import_digest).where(
+            self._among(q.practitioner_id, (p for p, _c in wanted))
+        )
+        found: dict[tuple[int, str], tuple[int, str | None]] = {}
+        for row in self.session.execute(query):
+            pair = (row.practitioner_id, row.category)
+            if pair in wanted:  # a practitioner holds a handful of categories
+                found[pair] = (row.id, row.import_digest)
+        return found
+
+    def vehicles_with_plates(self, plates: Iterable[str]) -> list[tuple[str, str, str]]:
+        """``(plate, plate colour, 道路运输证号)`` of every vehicle holding one of ``plates``."""
+        v = VEHICLE.c
+        query = select(v.plate, v.plate_color, v.transport_number).where(
+            self._among(v.plate, plates)
+        )
+        return [(r[0], r[1], r[2]) for r in self.session.execute(query)]
+
+    def practitioners_with_id_numbers(self, numbers: Iterable[str]) -> list[tuple[str, str]]:
+        """``(证件号码, 从业资格证号)`` of every practitioner holding one of ``numbers``."""
+        p = PRACTITIONER.c
+        query = select(p.id_number, p.certificate_number).where(self._among(p.id_number, numbers))
+        return [(r[0], r[1]) for r in self.session.execute(query)]
+
+    def photo_ids(self, digests: Iterable[str]) -> dict[str, int]:
+        """``SM3 digest → photo id`` of the stored photos among ``digests``."""
+        query = select(PHOTO.c.sm3, PHOTO.c.id).where(self._among(PHOTO.c.sm3, digests))
+        return {row[0]: row[1] for row in self.session.execute(query)}
+
+    def practitioners_with_ecerts(self, practitioner_ids: Iterable[int]) -> set[int]:
+        """The practitioners among ``practitioner_ids`` that hold a current e-cert version."""
+        e = Ecert.__table__.c
+        query = select(e.source_id).where(
+            e.source_kind == SourceKind.PRACTITIONER,
+            self._among(e.source_id, practitioner_ids),
+            e.current_key.is_not(None),
+        )
+        return set(self.session.scalars(query))
+
+    def rows(self, table: Table, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Whole rows of ``table`` by id, as column → value."""
+        query = select(table).where(self._among(table.c.id, ids))
+        return {row.id: dict(row._mapping) for row in self.session.execute(query)}
+
+    def qualifications_of(self, practitioner_ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
+        """Every qualification row of each practitioner, in category order."""
+        q = QUALIFICATION.c
+        query = (
+            select(QUALIFICATION)
+            .where(self._among(q.practitioner_id, practitioner_ids))
+            .order_by(q.practitioner_id, q.category)
+        )
+        found: dict[int, list[dict[str, Any]]] = {}
+        for row in self.session.execute(query):
+            found.setdefault(row.practitioner_id, []).append(dict(row._mapping))
+        return found
+
+    def open_issues(self, entity: str, ids: Iterable[int]) -> list[Any]:
+        """Unresolved findings ``(id, entity_id, field, rule, message, value)`` of records."""
+        i = ISSUE.c
+        query = select(i.id, i.entity_id, i.field, i.rule, i.message, i.value).where(
+            i.entity == entity, self._among(i.entity_id, ids), i.resolved_at.is_(None)
+        )
+        return list(self.session.execute(query))
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def allocate_ids(self, table: Table, count: int) -> list[int]:
+        """``count`` new primary keys of ``table``, so bulk writes need no RETURNING.
+
+        PostgreSQL draws them from the column's sequence. SQLite continues after the largest
+        id: every roadcert transaction on SQLite starts with BEGIN IMMEDIATE, so no other writer
+        can take the same ones before this batch commits.
+        """
+        if count <= 0:
+            return []
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = text(
+                "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"
+            )
+            return list(self.session.scalars(query, {"table": table.name, "n": count}))
+        first = (self.session.scalar(select(func.max(table.c.id))) or 0) + 1
+        return list(range(first, first + count))
+
+    def write(self, table: Table, rows: list[dict[str, Any]], *, with_id: bool = True) -> None:
+        """Insert ``rows`` through the driver: COPY on PostgreSQL, executemany on SQLite.
+
+        SQLAlchemy's executemany spends more time per row than the database does; here each
+        value goes through its column type's own bind processor once (the same conversion
+        SQLAlchemy applies, so what is stored reads back identically) and the driver gets plain
+        tuples. Every column is given explicitly (no Python-side defaults run).
+        """
+        if not rows:
+            return
+        self.session.flush()  # ORM work of this batch goes first
+        connection = self.session.connection()
+        dialect = connection.dialect
+        names, tuples = _tuples(table, rows, dialect, with_id)
+        preparer = dialect.identifier_preparer
+        target = preparer.format_table(table)
+        listed = ", ".join(preparer.quote(n) for n in names)
+        driver = connection.connection.driver_connection
+        if dialect.name == "postgresql":
+            statement = f"COPY {target} ({listed}) FROM STDIN"
+            with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+                for values in tuples:
+                    copy.write_row(values)
+        else:
+            marks = ", ".join("?" for _ in names)
+            driver.executemany(  # type: ignore[union-attr]
+                f"INSERT INTO {target} ({listed}) VALUES ({marks})", tuples
+            )
+
+    def resolve_issues(self, issue_ids: list[int], at: datetime) -> None:
+        """Close findings whose record no longer breaks their rule."""
+        if issue_ids:
+            query = update(ISSUE).where(self._among(ISSUE.c.id, issue_ids))
+            self.session.execute(query.values(resolved_at=at))
+
+    def restate_issue(self, issue_id: int, message: str, value: str | None) -> None:
+        """Show what is there now on a finding that still holds with another bad value."""
+        self.session.execute(
+            update(ISSUE).where(ISSUE.c.id == issue_id).values(message=message, value=value)
+        )
+
+    def set_digest(self, table: Table, record_id: int, digest: str) -> None:
+        """Remember the export row a record now matches."""
+        self.session.execute(
+            update(table).where(table.c.id == record_id).values(import_digest=digest)
+        )
+
+
+__all__ = [
+    "HISTORY",
+    "ISSUE",
+    "LICENCE",
+    "OPERATOR",
+    "PHOTO",
+    "PRACTITIONER",
+    "QUALIFICATION",
+    "VEHICLE",
+    "ImportRepository",
+]
