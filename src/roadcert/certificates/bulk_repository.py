@@ -7,9 +7,11 @@ the ORM's per-object cost (about 85 µs a record to load) would be a quarter of 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, bindparam, func, insert, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -238,7 +240,40 @@ class BulkRepository:
     # -- writing -----------------------------------------------------------------------------
 
     def insert_ecerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Write new e-cert versions: one executemany (multi-row VALUES on PostgreSQL)."""
-        if rows:
-            # The table, not the mapped class: Core executemany, without the ORM's per-row work.
-            self.session.execute(insert(_ECERT_TABLE), list(rows))
+        """Write new e-cert versions with one DBAPI executemany.
+
+        The statement and each column's bind processor (the JSON serialiser, UTC datetimes,
+        SQLite's date text …) come from SQLAlchemy for this dialect, but are applied here in one
+        pass instead of per row through the Core execution machinery, which at half a million
+        rows cost more CPU than SQLite's own insert (measured: 115 against 55 µs a row).
+        """
+        if not rows:
+            return
+        connection = self.session.connection()
+        statement, order, processors = _insert_plan(connection.dialect, tuple(rows[0]))
+        if order is not None:  # positional paramstyle (SQLite's qmark)
+            params: list[Any] = [
+                tuple(p(row[k]) if p else row[k] for k, p in zip(order, processors, strict=True))
+                for row in rows
+            ]
+        else:
+            keys = tuple(rows[0])
+            params = [
+                {k: p(row[k]) if p else row[k] for k, p in zip(keys, processors, strict=True)}
+                for row in rows
+            ]
+        connection.exec_driver_sql(statement, params)
+
+
+@lru_cache(maxsize=8)
+def _insert_plan(
+    dialect: Dialect, keys: tuple[str, ...]
+) -> tuple[str, tuple[str, ...] | None, tuple[Any, ...]]:
+    """(SQL text, parameter order if positional, bind processor per parameter) of the INSERT."""
+    compiled = insert(_ECERT_TABLE).values({k: bindparam(k) for k in keys}).compile(dialect=dialect)
+    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    names = order if order is not None else keys
+    processors = tuple(
+        _ECERT_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    )
+    return str(compiled), order, processors

@@ -11,6 +11,11 @@ from roadcert.models import metadata
 config = context.config
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    # procrastinate owns its task-queue tables (certificates/queue.py); they are not models.
+    return not (type_ == "table" and name is not None and name.startswith("procrastinate_"))
+
+
 def run() -> None:
     """Run migrations online, on the connection the caller passed or a new engine."""
     connection = config.attributes.get("connection")
@@ -30,6 +35,7 @@ def _migrate(connection: object) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite can only ALTER tables by copying them
         compare_type=True,
+        include_name=_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
