@@ -45,7 +45,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from roadcert.catalog.types import (
@@ -350,6 +350,16 @@ class SliceIssuer:
 
     def run(self, piece: Slice) -> SliceResult:
         """Issue every due e-cert of ``piece``; commits per batch."""
+        try:
+            return self._run(piece)
+        except SQLAlchemyError as exc:
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise DatabaseFailure(
+                f"数据库错误（{exc.__class__.__name__}）：{first_line[:300]}；"
+                "已提交的电子证照不受影响，排除故障后重新运行即可继续"
+            ) from exc
+
+    def _run(self, piece: Slice) -> SliceResult:
         result = SliceResult(records=piece.records)
         timing = result.timing
         started = time.perf_counter()
@@ -521,6 +531,9 @@ class SliceIssuer:
                     )
                     result.existing += sum(1 for s in pending if s.current_key in taken)
                     pending = [s for s in pending if s.current_key not in taken]
+                BulkRepository(session).lock_authorities(
+                    {item.row["authority_id"] for item in pending}
+                )
                 for item in pending:
                     item.row["status_index"] = allocator.allocate(item.row["authority_id"])
                 BulkRepository(session).insert_ecerts([s.row for s in pending])
@@ -719,6 +732,17 @@ _WORKER: SliceIssuer | None = None
 def _start_worker(setup: WorkerSetup) -> None:
     global _WORKER
     _WORKER = setup.issuer()
+
+
+class DatabaseFailure(RoadcertError):
+    """The database refused a slice's work for a reason other than a key collision.
+
+    Raised in place of SQLAlchemy's errors so that it crosses the process boundary intact and
+    the command can say what happened without a traceback.
+    """
+
+    status = 500
+    code = "issuance.database"
 
 
 def _run_slice(piece: Slice) -> SliceResult:

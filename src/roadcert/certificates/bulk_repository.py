@@ -239,6 +239,21 @@ class BulkRepository:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def lock_authorities(self, authority_ids: Collection[int]) -> None:
+        """Hold the authorities' rows until commit (PostgreSQL ``FOR UPDATE``; SQLite's writer
+        already holds the whole database).
+
+        Status-list indices are drawn among those not yet taken; two transactions drawing for
+        the same authority at once could both draw one, and the unique key would then fail a
+        whole batch. In ascending id order, so two writers cannot deadlock.
+        """
+        self.session.execute(
+            select(Authority.id)
+            .where(Authority.id.in_(sorted(authority_ids)))
+            .order_by(Authority.id)
+            .with_for_update()
+        ).all()
+
     def insert_ecerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
         """Write new e-cert versions with one DBAPI executemany.
 
