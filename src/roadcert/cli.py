@@ -9,7 +9,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -22,6 +22,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    SpinnerColumn,
     TextColumn,
     TimeRemainingColumn,
 )
@@ -31,9 +32,17 @@ from roadcert import present
 from roadcert.accounts.models import Role
 from roadcert.accounts.service import NewUser
 from roadcert.certificates import bulk
+from roadcert.certificates import queue as issue_queue
 from roadcert.certificates.bulk import SLICE_SIZE
+from roadcert.certificates.collection import (
+    CollectionRate,
+    collection_rates,
+    percent,
+    province_total,
+)
 from roadcert.certificates.models import EcertStatus, Operation
-from roadcert.config import get_settings
+from roadcert.certificates.repository import CollectionRepository
+from roadcert.config import Settings, get_settings
 from roadcert.crypto.errors import CryptoError
 from roadcert.crypto.keystore import FileKeyStore
 from roadcert.errors import BadInput, RoadcertError, validation_error
@@ -519,9 +528,11 @@ def quality(
     authority: Annotated[
         str | None, typer.Option(help="只看该核发机关（统一社会信用代码）")
     ] = None,
+    as_list: Annotated[bool, typer.Option("--list", help="逐条列出不规范数据")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="--list 最多列出的条数")] = 200,
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
-    """按核发机关列出不规范数据（不制发、不丢弃，待补正）。"""
+    """按核发机关统计制证率、年度激活率（附录 A 计分）和不规范数据；--list 逐条列出不规范数据。"""
     with unit_of_work() as svc:
         authority_id = None
         if authority:
@@ -529,24 +540,49 @@ def quality(
             if found is None:
                 raise BadInput(f"核发机关 {authority} 不存在", code="authority.not_found")
             authority_id = found.id
-        names = {a.id: a.name for a in svc.ledger.repo.authorities()}
-        issues: list[dict[str, Any]] = [
-            {
-                "authority": names.get(i.authority_id, ""),
-                "entity": i.entity,
-                "entity_id": i.entity_id,
-                "field": i.field,
-                "rule": i.rule,
-                "message": i.message,
-                "value": i.value,
-            }
-            for i in svc.ledger.repo.all_open_issues(authority_id)
-        ]
+        today = svc.issuance.today()
+        rates = collection_rates(svc.session, today, authority_id)
+        records = _quality_records(svc, authority_id, limit) if as_list else []
+    total = province_total(rates) if authority_id is None else None
+    open_total = sum(r.non_standard_total for r in rates)
     if as_json:
-        echo_json(issues)
+        summary: dict[str, Any] = {
+            "date": today.isoformat(),
+            "authorities": [r.as_dict() for r in rates],
+            "province_total": total.as_dict() if total else None,
+            "non_standard_total": open_total,
+        }
+        if as_list:
+            summary["records"] = records
+            summary["records_not_shown"] = open_total - len(records)
+        echo_json(summary)
         return
+    if as_list:
+        _print_quality_records(records, open_total)
+        return
+    _print_rates(rates, total, today)
+
+
+def _quality_records(svc: Services, authority_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """The first ``limit`` open 不规范数据 findings as ``quality --list`` prints them."""
+    names = {a.id: a.name for a in svc.ledger.repo.authorities()}
+    return [
+        {
+            "authority": names.get(i.authority_id, ""),
+            "entity": i.entity,
+            "entity_id": i.entity_id,
+            "field": i.field,
+            "rule": i.rule,
+            "message": i.message,
+            "value": i.value,
+        }
+        for i in CollectionRepository(svc.session).open_issues(authority_id, limit)
+    ]
+
+
+def _print_quality_records(records: list[dict[str, Any]], open_total: int) -> None:
     table = Table("核发机关", "记录", "字段", "规则", "原因")
-    for i in issues:
+    for i in records:
         table.add_row(
             i["authority"],
             f"{i['entity']} {i['entity_id']}",
@@ -555,10 +591,67 @@ def quality(
             i["message"],
         )
     out.print(table)
-    per_authority = Counter(i["authority"] for i in issues)
+    per_authority = Counter(i["authority"] for i in records)
     for name, count in sorted(per_authority.items()):
         out.print(f"{name}：{count} 条")
-    out.print(f"不规范数据共 {len(issues)} 条")
+    if open_total > len(records):
+        out.print(f"另有 {open_total - len(records)} 条未列出（用 --limit 调整）")
+    out.print(f"不规范数据共 {open_total} 条")
+
+
+#: Columns of the rates table after 核发机关 (seed 002 App. A items 1 and 2).
+RATE_HEADERS = (
+    "有效证照",
+    "已制电子证照",
+    "制证率",
+    "得分",
+    "本年制发",
+    "已激活",
+    "激活率",
+    "得分",
+)
+
+
+def _print_rates(rates: list[CollectionRate], total: CollectionRate | None, today: date) -> None:
+    """The per-authority table of 制证率 and 激活率, then 不规范数据 by rule."""
+    table = Table("核发机关", title=f"制证率与年度激活率（{today.isoformat()}，附录 A 各 40 分）")
+    for header in RATE_HEADERS:
+        table.add_column(header, justify="right")
+    shown = [*rates, total] if total else rates
+    for r in shown:
+        disabled = not r.ecert_enabled and r is not total
+        name = f"{r.authority_name}（未启用）" if disabled else r.authority_name
+        table.add_row(
+            f"[bold]{escape(name)}[/]" if r is total else escape(name),
+            str(r.valid),
+            str(r.with_ecert),
+            percent(r.rate),
+            "—" if r.score is None else str(r.score),
+            str(r.issued_this_year),
+            str(r.activated_this_year),
+            percent(r.activation_rate),
+            "—" if r.activation_score is None else str(r.activation_score),
+        )
+    _print_whole(table)
+    issues = Table("核发机关", "规则", title="不规范数据（按规则）")
+    issues.add_column("条数", justify="right")
+    for r in rates:
+        for rule, count in r.non_standard.items():
+            issues.add_row(escape(r.authority_name), rule, str(count))
+    open_total = sum(r.non_standard_total for r in rates)
+    if open_total:
+        _print_whole(issues)
+    out.print(f"不规范数据共 {open_total} 条（roadcert quality --list 逐条列出）")
+
+
+def _print_whole(table: Table) -> None:
+    """Print a table at its natural width when stdout is a file or a pipe, where rich would
+    otherwise squeeze it into 80 columns and cut names and figures to "…"."""
+    if out.is_terminal:
+        out.print(table)
+        return
+    natural = out.measure(table, options=out.options.update_width(1000)).maximum
+    Console(width=max(out.width, natural)).print(table)
 
 
 # -- ledger ----------------------------------------------------------------------------------
@@ -739,6 +832,13 @@ def issue_all(
     slice_size: Annotated[
         int, typer.Option(min=10, max=100_000, help="每个工作分片的台账记录数")
     ] = SLICE_SIZE,
+    use_queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="不在本机制发：把分片加入 PostgreSQL 任务队列，由各机器的 roadcert worker 制发",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="结果输出 JSON")] = False,
 ) -> None:
     """批量制发：为台账中每一张有效证照制发电子证照，多进程签名，可中断、可续跑。
@@ -750,14 +850,22 @@ def issue_all(
     if not all_due:
         fail("请加 --all：批量制发台账中所有应制未制的电子证照", "issue.scope", 2)
     started = time.perf_counter()
+    settings = get_settings()
+    if use_queue:
+        try:  # refuses SQLite before any key is made
+            issue_queue.conninfo(settings.resolved_database_url)
+        except RoadcertError as exc:
+            fail(exc.message, exc.code, 2)
     with unit_of_work("cli") as svc:
         work = bulk.plan(
             svc.session, authority_uscc=authority, type_code=type_code, slice_size=slice_size
         )
         bulk.ensure_keys(svc.session, svc.keys, work.authorities)
-        settings = get_settings()
     for skipped, held in work.disabled:
         err.print(f"核发机关“{skipped.name}”未启用电子证照，跳过其 {held} 条台账记录")
+    if use_queue:
+        _defer(settings, work, as_json)
+        return
     setup = bulk.WorkerSetup(
         settings.resolved_database_url,
         FileKeyStore(settings.key_dir, settings.key_passphrase),
@@ -823,6 +931,108 @@ def issue_all(
         for code, count in by_code.most_common():
             table.add_row(code, str(count))
         out.print(table)
+        out.print(f"未能制发的记录及原因见 {report_path}")
+
+
+def _defer(settings: Settings, work: bulk.Plan, as_json: bool) -> None:
+    try:
+        added = issue_queue.defer_plan(settings, work)
+        status = issue_queue.queue_status(settings)
+    except RoadcertError as exc:
+        fail(exc.message, exc.code, 2 if exc.status < 500 else 1)
+    if as_json:
+        echo_json(
+            {
+                "slices": len(work.slices),
+                "deferred": added,
+                "records": work.records,
+                "queue": status,
+                "disabled_authorities": [
+                    {"authority": a.name, "uscc": a.uscc, "records": held}
+                    for a, held in work.disabled
+                ],
+            }
+        )
+        return
+    out.print(
+        f"已将 {added} 个分片（共 {len(work.slices)} 个，台账记录 {work.records} 条）加入制发队列；"
+        f"待办 {status['todo']}，进行中 {status['doing']}，完成 {status['succeeded']}，"
+        f"失败 {status['failed']}"
+    )
+    out.print("在每台机器上运行 roadcert worker --processes <核数> --no-wait 开始制发")
+
+
+@app.command()
+def worker(
+    processes: Annotated[
+        int | None, typer.Option(min=1, max=256, help="本机制发进程数，缺省为 CPU 核数")
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait/--no-wait", help="队列空了以后继续等待新任务（缺省）或退出")
+    ] = True,
+    report: Annotated[
+        Path | None,
+        typer.Option(help="本机未能制发的记录清单（CSV）；缺省写到当前目录"),
+    ] = None,
+    status_only: Annotated[bool, typer.Option("--status", help="只显示队列状态")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="结果输出 JSON")] = False,
+) -> None:
+    """从 PostgreSQL 任务队列领取批量制发分片并制发（roadcert issue --all --queue 入队）。
+
+    可在多台机器上同时运行，各机器须能连到同一数据库并持有同一密钥库。被中断的分片会由
+    其他工作进程重新领取，不会重复制发。
+    """
+    settings = get_settings()
+    if status_only:
+        try:
+            status = issue_queue.queue_status(settings)
+        except RoadcertError as exc:
+            fail(exc.message, exc.code, 2 if exc.status < 500 else 1)
+        if as_json:
+            echo_json(status)
+        else:
+            out.print("，".join(f"{name} {count}" for name, count in status.items()))
+        return
+    report_path = report or Path(f"worker-refusals-{datetime.now():%Y%m%d-%H%M%S}.csv")
+    refusals = bulk.RefusalWriter(report_path)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("制发：已完成 {task.completed} 个分片 · 新制 {task.fields[issued]} 张"),
+        console=err,
+        disable=as_json,
+    )
+    issued = 0
+
+    def on_result(piece: bulk.Slice, result: bulk.SliceResult) -> None:
+        nonlocal issued
+        issued += result.issued
+        refusals.write(result.refused)
+        progress.update(task, advance=1, issued=issued)
+
+    try:
+        with progress:
+            task = progress.add_task("worker", total=None, issued=0)
+            summary = issue_queue.run_workers(
+                settings, processes or os.cpu_count() or 1, wait, on_result
+            )
+            status = issue_queue.queue_status(settings)
+    except RoadcertError as exc:
+        fail(exc.message, exc.code, 2 if exc.status < 500 else 1)
+    finally:
+        refusals.close()
+    result = summary.as_dict() | {
+        "queue": status,
+        "report": str(report_path) if refusals.count else None,
+    }
+    if as_json:
+        echo_json(result)
+        return
+    out.print(
+        f"本机制发 {summary.slices} 个分片：新制发 {summary.issued} 张，"
+        f"已有 {summary.existing} 张，未能制发 {summary.refused} 张；"
+        f"队列待办 {status['todo']}，失败 {status['failed']}"
+    )
+    if refusals.count:
         out.print(f"未能制发的记录及原因见 {report_path}")
 
 

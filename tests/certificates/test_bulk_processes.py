@@ -186,3 +186,45 @@ def test_command_refuses_without_all_and_with_a_bad_scope(
     )
     assert bad.returncode == 2 and "ecert.type_unknown" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_queue_spreads_the_run_over_worker_processes(province: Province, tmp_path: Path) -> None:
+    queued = subprocess.run(
+        [ROADCERT, "issue", "--all", "--queue", "--json", "--slice-size", "25"],
+        env=province.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if province.env["ROADCERT_DATABASE_URL"].startswith("sqlite"):
+        assert queued.returncode == 2
+        assert "queue.postgresql_only" in queued.stderr and "Traceback" not in queued.stderr
+        return
+    assert queued.returncode == 0, queued.stderr
+    deferred = json.loads(queued.stdout)
+    assert deferred["deferred"] == deferred["slices"] > 1
+    worked = subprocess.run(
+        [ROADCERT, "worker", "--processes", "2", "--no-wait", "--json"],
+        env=province.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert worked.returncode == 0, worked.stderr
+    summary = json.loads(worked.stdout)
+    assert summary["issued"] == province.expected
+    assert summary["queue"]["succeeded"] == deferred["slices"]
+    assert summary["queue"]["todo"] == summary["queue"]["failed"] == 0
+    assert _count(province) == province.expected
+    status = subprocess.run(
+        [ROADCERT, "worker", "--status", "--json"],
+        env=province.env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert json.loads(status.stdout)["succeeded"] == deferred["slices"]

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import String, and_, case, cast, func, literal, select, union_all, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
-from roadcert.certificates.models import Ecert, EcertStatus
+from roadcert.certificates.models import Ecert, EcertStatus, SourceKind
+from roadcert.registry.models import (
+    Authority,
+    Licence,
+    Practitioner,
+    Qualification,
+    QualityIssue,
+    RecordStatus,
+    Vehicle,
+)
 
 
 class EcertRepository:
@@ -159,3 +170,140 @@ class EcertRepository:
         if status is not None:
             query = query.where(Ecert.status == status)
         return list(self.session.scalars(query))
+
+
+# == 制证率 and 激活率 (seed 002 App. A) ========================================================
+# Read by certificates/collection.py. Every count is one aggregate query grouped by authority:
+# no row is brought into Python, so the cost is a few scans whatever the size of the province.
+
+
+def _current_key(kind: SourceKind, source_id: Any, type_code: Any) -> ColumnElement[str]:
+    """The SQL of ``Target.current_key`` (``kind:id:type_code``) for a ledger row."""
+    return literal(f"{kind.value}:", String) + cast(source_id, String) + ":" + type_code
+
+
+class CollectionRepository:
+    """Aggregates for the collection rate (制证率) and the activation rate (激活率)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def authorities(self, authority_id: int | None = None) -> Sequence[Authority]:
+        """The authorities a report covers, in region-code order."""
+        query = select(Authority).order_by(Authority.region_code, Authority.id)
+        if authority_id is not None:
+            query = query.where(Authority.id == authority_id)
+        return self.session.scalars(query).all()
+
+    def certificate_counts(
+        self,
+        today: date,
+        authority_id: int | None = None,
+        *,
+        transport_type: str,
+        ride_hailing_type: str,
+        category_types: Mapping[str, str],
+    ) -> dict[tuple[int, str], tuple[int, int]]:
+        """Per (authority, source kind): (valid certificates, those whose current e-cert is valid).
+
+        The valid certificates of the three kinds (certificates/collection.py) are gathered as
+        ``current_key`` values in one UNION ALL and joined to ``ecert`` once, so PostgreSQL reads
+        the large e-cert table a single time; SQLite looks each key up in its unique index.
+        A ride-hailing vehicle's certificate is ``ride_hailing_type``, any other's
+        ``transport_type`` (IssuanceService.targets_for_vehicle); a practitioner holds a type
+        when an active qualification of a category printed on it (``category_types``) is valid.
+        """
+        licences = select(
+            Licence.authority_id.label("authority_id"),
+            literal(SourceKind.LICENCE.value, String).label("kind"),
+            _current_key(SourceKind.LICENCE, Licence.id, Licence.type_code).label("key"),
+        ).where(Licence.status == RecordStatus.ACTIVE, Licence.valid_until >= today)
+        vehicle_type = case((Vehicle.ride_hailing, ride_hailing_type), else_=transport_type)
+        vehicles = select(
+            Vehicle.authority_id,
+            literal(SourceKind.VEHICLE.value, String),
+            _current_key(SourceKind.VEHICLE, Vehicle.id, vehicle_type),
+        ).where(Vehicle.transport_status == RecordStatus.ACTIVE, Vehicle.valid_until >= today)
+        # One row per practitioner × type, however many of its categories are on that type.
+        held = (
+            select(
+                Practitioner.authority_id.label("authority_id"),
+                Qualification.practitioner_id.label("practitioner_id"),
+                case(dict(category_types), value=Qualification.category).label("type_code"),
+            )
+            .join(Practitioner, Practitioner.id == Qualification.practitioner_id)
+            .where(
+                Qualification.status == RecordStatus.ACTIVE,
+                Qualification.valid_until >= today,
+                Qualification.category.in_(list(category_types)),
+            )
+            .distinct()
+        )
+        if authority_id is not None:
+            licences = licences.where(Licence.authority_id == authority_id)
+            vehicles = vehicles.where(Vehicle.authority_id == authority_id)
+            held = held.where(Practitioner.authority_id == authority_id)
+        person_types = held.subquery()
+        people = select(
+            person_types.c.authority_id,
+            literal(SourceKind.PRACTITIONER.value, String),
+            _current_key(
+                SourceKind.PRACTITIONER, person_types.c.practitioner_id, person_types.c.type_code
+            ),
+        )
+        certificates = union_all(licences, vehicles, people).subquery()
+        query = (
+            select(
+                certificates.c.authority_id, certificates.c.kind, func.count(), func.count(Ecert.id)
+            )
+            .select_from(certificates)
+            .outerjoin(
+                Ecert,
+                and_(
+                    Ecert.current_key == certificates.c.key,
+                    Ecert.status == EcertStatus.VALID,
+                    Ecert.valid_until >= today,
+                ),
+            )
+            .group_by(certificates.c.authority_id, certificates.c.kind)
+        )
+        return {
+            (auth, kind): (int(valid), int(covered))
+            for auth, kind, valid, covered in self.session.execute(query)
+        }
+
+    def activation_counts(
+        self, start: datetime, end: datetime, authority_id: int | None = None
+    ) -> dict[int, tuple[int, int]]:
+        """Per issuing authority: (versions issued in [start, end), those activated in it)."""
+        activated = and_(Ecert.activated_at >= start, Ecert.activated_at < end)
+        query = (
+            select(Ecert.authority_id, func.count(), func.count(case((activated, Ecert.id))))
+            .where(Ecert.issued_at >= start, Ecert.issued_at < end)
+            .group_by(Ecert.authority_id)
+        )
+        if authority_id is not None:
+            query = query.where(Ecert.authority_id == authority_id)
+        return {a: (int(issued), int(used)) for a, issued, used in self.session.execute(query)}
+
+    def open_issues_by_rule(self, authority_id: int | None = None) -> list[tuple[int, str, int]]:
+        """(authority id, rule, open findings) of the unresolved 不规范数据 (seed 002 §7.5)."""
+        query = (
+            select(QualityIssue.authority_id, QualityIssue.rule, func.count())
+            .where(QualityIssue.resolved_at.is_(None))
+            .group_by(QualityIssue.authority_id, QualityIssue.rule)
+            .order_by(QualityIssue.authority_id, func.count().desc(), QualityIssue.rule)
+        )
+        if authority_id is not None:
+            query = query.where(QualityIssue.authority_id == authority_id)
+        return [(a, rule, int(n)) for a, rule, n in self.session.execute(query)]
+
+    def open_issues(self, authority_id: int | None, limit: int) -> Sequence[QualityIssue]:
+        """The first ``limit`` unresolved findings, by authority then record."""
+        query = select(QualityIssue).where(QualityIssue.resolved_at.is_(None))
+        if authority_id is not None:
+            query = query.where(QualityIssue.authority_id == authority_id)
+        query = query.order_by(
+            QualityIssue.authority_id, QualityIssue.entity, QualityIssue.entity_id, QualityIssue.id
+        )
+        return self.session.scalars(query.limit(limit)).all()

@@ -18,6 +18,12 @@ from roadcert.accounts.policy import Principal, authority_scope
 from roadcert.accounts.web import Staff, Svc
 from roadcert.catalog import codes
 from roadcert.catalog.types import CATALOGUE
+from roadcert.certificates.collection import (
+    CollectionRate,
+    collection_rates,
+    percent,
+    province_total,
+)
 from roadcert.certificates.faces import label, scope_text
 from roadcert.certificates.models import Ecert, EcertStatus, Operation
 from roadcert.errors import NotFound
@@ -590,7 +596,8 @@ RECORD_PAGES = {
 def quality_context(
     svc: Services, caller: Principal, entity: str, authority_id: int | None, page: int
 ) -> dict[str, Any]:
-    """不规范数据 (seed 002 §3.3, §7.5): counts per authority and record kind, then the findings."""
+    """制证率 and 激活率 per authority (seed 002 App. A), then 不规范数据 (§3.3, §7.5): counts per
+    authority and record kind, then the findings."""
     repo = PortalRepository(svc.session)
     scope = _list_scope(caller, authority_id)
     names = {a.id: a.name for a in repo.authorities()}
@@ -626,8 +633,13 @@ def quality_context(
     for authority, kind, count in repo.open_issue_counts(scope):
         summary.setdefault(authority, {})[kind] = count
     kinds = ["operator", "licence", "vehicle", "practitioner"]
+    today = svc.issuance.today()
+    rates = collection_rates(svc.session, today, scope)
     return {
         "title": "不规范数据",
+        "today": today.isoformat(),
+        "rates": [_rate_row(r) for r in rates],
+        "rates_total": _rate_row(province_total(rates)) if scope is None and rates else None,
         "entity": entity,
         "entities": [(k, ENTITY_LABELS[k]) for k in kinds],
         **_filters(svc, caller, authority_id),
@@ -642,6 +654,22 @@ def quality_context(
         "rows": rows,
         "pg": pager(page, total, PAGE_SIZE),
         "query_base": _query_base(entity=entity, authority_id=authority_id),
+    }
+
+
+def _rate_row(rate: CollectionRate) -> dict[str, Any]:
+    """One line of the 制证率 and 激活率 table (seed 002 App. A)."""
+    return {
+        "authority": rate.authority_name,
+        "enabled": rate.ecert_enabled,
+        "valid": rate.valid,
+        "with_ecert": rate.with_ecert,
+        "rate": percent(rate.rate),
+        "score": "—" if rate.score is None else rate.score,
+        "issued": rate.issued_this_year,
+        "activated": rate.activated_this_year,
+        "activation_rate": percent(rate.activation_rate),
+        "activation_score": "—" if rate.activation_score is None else rate.activation_score,
     }
 
 

@@ -1,0 +1,371 @@
+"""Benchmark: a province's migration end to end (synthesise, import, issue), SQLite and PostgreSQL.
+
+Runs the three commands a province runs (``roadcert synth``, ``roadcert import``,
+``roadcert issue --all``) as separate processes, exactly as an operator would, and prints:
+
+- rows per second of the synthesis and of the import, and e-certs per second of issuance;
+- issuance as a ratio to this machine's SM2 signing limit: ``openssl speed sm2`` sign/s (one
+  core) × cores, measured at the start of the same run;
+- where issuance time went (read, build, encode, sign, write: seconds summed over workers);
+- peak memory of each command's whole process tree (parent and worker processes), sampled from
+  /proc every 0.2 s;
+- the database size and the counts (rows, rejected, non-standard, e-certs, refused).
+
+Default size: 100,000 operators with a licence each, 300,000 vehicles and 600,000 practitioners
+(about 1,000,000 certificates). Smaller for a quick look: ``--scale 0.01``.
+
+    .venv/bin/python bench/migrate.py [--scale F] [--db sqlite|postgresql|both]
+                                      [--postgres-url URL] [--workers N] [--format csv|jsonl]
+                                      [--keep DIR] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from issue import log, openssl_speed, sm_sign_rate
+from roadcert.db import make_engine
+
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PASSPHRASE = "bench-passphrase-not-secret"
+ROADCERT = str(Path(sys.executable).with_name("roadcert"))
+
+
+def openssl_multi(processes: int, seconds: int = 3) -> float | None:
+    """``openssl speed -multi N sm2``: signatures per second of N processes together.
+
+    What the machine can really sign in parallel right now: virtual CPUs that share a physical
+    core (or a busy host) give less than N times one core.
+    """
+    exe = shutil.which("openssl")
+    if exe is None or processes < 2:
+        return None
+    done = subprocess.run(
+        [exe, "speed", "-seconds", str(seconds), "-multi", str(processes), "sm2"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=seconds * 6 + 60,
+    )
+    lines = [line for line in done.stdout.splitlines() if "SM2" in line]
+    if done.returncode != 0 or not lines:
+        return None
+    return float(lines[-1].split()[-2])
+
+
+# -- measuring a command ---------------------------------------------------------------------------
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory (bytes) of ``root`` and all its descendants, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += children.get(pid, [])
+    return total
+
+
+@dataclass
+class Ran:
+    """One command: wall seconds, peak memory of its process tree, its output."""
+
+    seconds: float
+    peak_bytes: int
+    stdout: str
+
+
+def run(command: list[str], env: dict[str, str], cwd: Path) -> Ran:
+    """Run ``command``, sampling its process tree's memory; fail loudly on a non-zero exit."""
+    log("$ " + " ".join(command[1:] if command[0] == ROADCERT else command))
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    stop.set()
+    sampler.join()
+    seconds = time.perf_counter() - started
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[1]} failed ({process.returncode}): {stderr[-2000:]}")
+    return Ran(seconds, peak, stdout)
+
+
+# -- one backend -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Result:
+    """Figures of one backend."""
+
+    backend: str
+    import_rows: int = 0
+    import_seconds: float = 0.0
+    import_rows_per_s: float = 0.0
+    import_peak_mb: float = 0.0
+    import_counts: dict[str, Any] = field(default_factory=dict)
+    issued: int = 0
+    refused: int = 0
+    refused_by_code: dict[str, int] = field(default_factory=dict)
+    issue_seconds: float = 0.0
+    ecerts_per_s: float = 0.0
+    ratio_to_machine: float | None = None  # ÷ (openssl one core × workers): the issue's limit
+    ratio_to_parallel: float | None = None  # ÷ openssl -multi workers: what the CPUs gave
+    issue_peak_mb: float = 0.0
+    time_split: dict[str, float] = field(default_factory=dict)
+    database_mb: float | None = None
+
+
+def _environment(url: str, data_dir: Path) -> dict[str, str]:
+    return os.environ | {
+        "ROADCERT_ENV": "test",
+        "ROADCERT_DATABASE_URL": url,
+        "ROADCERT_DATA_DIR": str(data_dir),
+        "ROADCERT_KEY_PASSPHRASE": PASSPHRASE,
+        "ROADCERT_PROVINCE_CODE": "220000",
+        "COLUMNS": "120",
+    }
+
+
+def run_backend(
+    backend: str,
+    url: str,
+    export: Path,
+    work: Path,
+    args: argparse.Namespace,
+    limits: tuple[float | None, float | None],
+) -> Result:
+    """Import ``export`` into a fresh database at ``url`` and issue every e-cert."""
+    result = Result(backend)
+    env = _environment(url, work)
+    run([ROADCERT, "init"], env, work)
+    report = work / "import-report"
+    imported = run([ROADCERT, "import", str(export), "--report", str(report)], env, work)
+    summary = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    rows = int(summary["totals"]["rows"])
+    result.import_rows = rows
+    result.import_seconds = imported.seconds
+    result.import_rows_per_s = rows / imported.seconds
+    result.import_peak_mb = imported.peak_bytes / 2**20
+    result.import_counts = summary["totals"]
+    command = [ROADCERT, "issue", "--all", "--json", "--report", str(work / "refusals.csv")]
+    if args.workers:
+        command += ["--workers", str(args.workers)]
+    issued = run(command, env, work)
+    figures = json.loads(issued.stdout)
+    result.issued = figures["issued"]
+    result.refused = figures["refused"]
+    result.refused_by_code = figures["refused_by_code"]
+    result.issue_seconds = issued.seconds
+    result.ecerts_per_s = figures["issued"] / issued.seconds
+    limit, parallel = limits
+    result.ratio_to_machine = result.ecerts_per_s / limit if limit else None
+    result.ratio_to_parallel = result.ecerts_per_s / parallel if parallel else None
+    result.issue_peak_mb = issued.peak_bytes / 2**20
+    result.time_split = figures["time_split"]
+    if backend == "sqlite":
+        result.database_mb = sum(f.stat().st_size for f in work.glob("bench.db*")) / 2**20
+    return result
+
+
+def postgres_schema(url: str) -> tuple[str, Any]:
+    """A fresh schema on ``url``: (its URL, a function that drops it)."""
+    schema = f"bench_{secrets.token_hex(6)}"
+    admin = make_engine(url, connect_args={"connect_timeout": 5})
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in url else "?"
+
+    def drop() -> None:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+    return f"{url}{separator}options=-csearch_path%3D{schema}", drop
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="1.0 = a million certificates")
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get("ROADCERT_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL),
+    )
+    parser.add_argument("--workers", type=int, default=None, help="issuing processes (cores)")
+    parser.add_argument("--format", default="csv", choices=["csv", "jsonl"])
+    parser.add_argument("--keep", type=Path, default=None, help="keep the files in this folder")
+    parser.add_argument("--json", action="store_true", help="figures as JSON on stdout")
+    args = parser.parse_args()
+
+    cores = os.cpu_count() or 1
+    workers = args.workers or cores
+    log("reference: openssl speed -seconds 3 sm2 (one core) …")
+    version, openssl_sign, _ = openssl_speed()
+    log(f"reference: openssl speed -seconds 3 -multi {workers} sm2 …")
+    parallel = openssl_multi(workers)
+    in_process = sm_sign_rate()
+    limit = openssl_sign * workers if openssl_sign else None
+
+    root = args.keep or Path(tempfile.mkdtemp(prefix="roadcert-migrate-"))
+    root.mkdir(parents=True, exist_ok=True)
+    export = root / "export"
+    shutil.rmtree(export, ignore_errors=True)
+    operators = max(1, round(100_000 * args.scale))
+    vehicles = round(300_000 * args.scale)
+    practitioners = round(600_000 * args.scale)
+    synth = run(
+        [
+            ROADCERT,
+            "synth",
+            "-o",
+            str(export),
+            "--operators",
+            str(operators),
+            "--vehicles",
+            str(vehicles),
+            "--practitioners",
+            str(practitioners),
+            "--format",
+            args.format,
+        ],
+        _environment("sqlite://", root),
+        root,
+    )
+    manifest = json.loads((export / "manifest.json").read_text(encoding="utf-8"))
+    synth_rows = sum(int(n) for n in manifest["rows"].values())
+    backends = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    results: list[Result] = []
+    for backend in backends:
+        work = root / backend
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        if backend == "sqlite":
+            results.append(
+                run_backend(
+                    backend,
+                    f"sqlite:///{work / 'bench.db'}",
+                    export,
+                    work,
+                    args,
+                    (limit, parallel),
+                )
+            )
+            continue
+        try:
+            url, drop = postgres_schema(args.postgres_url)
+        except Exception as exc:  # unreachable PostgreSQL: say so and go on
+            log(f"postgresql: not reachable ({exc}); skipped")
+            continue
+        try:
+            results.append(run_backend(backend, url, export, work, args, (limit, parallel)))
+        finally:
+            drop()
+    if args.keep is None:
+        shutil.rmtree(root, ignore_errors=True)
+
+    figures = {
+        "machine": {
+            "cpus": cores,
+            "python": platform.python_version(),
+            "openssl": version,
+            "openssl_sign_per_s_one_core": openssl_sign,
+            "in_process_sign_per_s": round(in_process, 1),
+            "signing_limit_per_s": limit,
+            "openssl_multi_sign_per_s": parallel,
+        },
+        "synth": {
+            "rows": synth_rows,
+            "seconds": round(synth.seconds, 1),
+            "rows_per_s": round(synth_rows / synth.seconds),
+            "peak_mb": round(synth.peak_bytes / 2**20),
+            "ecerts_expected": manifest["ecerts"]["total"],
+            "refusals_expected": manifest["refused"],
+        },
+        "backends": [asdict(r) for r in results],
+    }
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False, indent=2))
+        return
+    print(
+        f"machine: {cores} CPUs, Python {platform.python_version()}, {version}; "
+        f"openssl speed sm2: {openssl_sign:,.1f} sign/s per core → limit "
+        f"{limit:,.0f} sign/s with {workers} workers; roadcert.crypto.sm.sign in process: "
+        f"{in_process:,.0f}/s; openssl speed -multi {workers}: "
+        f"{parallel or 0:,.0f} sign/s together"
+    )
+    print(
+        f"synth: {synth_rows:,} rows in {synth.seconds:.1f} s ({synth_rows / synth.seconds:,.0f} "
+        f"rows/s), peak {synth.peak_bytes / 2**20:,.0f} MB"
+    )
+    print()
+    header = (
+        f"{'backend':<11}{'import rows':>12}{'rows/s':>9}{'peak MB':>9}"
+        f"{'e-certs':>10}{'refused':>9}{'issue s':>9}{'e-certs/s':>11}{'÷ limit':>9}"
+        f"{'÷ multi':>9}{'peak MB':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in results:
+        ratio = f"{r.ratio_to_machine:.3f}" if r.ratio_to_machine else "—"
+        multi = f"{r.ratio_to_parallel:.3f}" if r.ratio_to_parallel else "—"
+        print(
+            f"{r.backend:<11}{r.import_rows:>12,}{r.import_rows_per_s:>9,.0f}"
+            f"{r.import_peak_mb:>9,.0f}{r.issued:>10,}{r.refused:>9,}{r.issue_seconds:>9.1f}"
+            f"{r.ecerts_per_s:>11,.0f}{ratio:>9}{multi:>9}{r.issue_peak_mb:>9,.0f}"
+        )
+    print()
+    print("issuance time split (seconds summed over workers, share of their total):")
+    for r in results:
+        total = sum(r.time_split.values()) or 1.0
+        parts = ", ".join(f"{k} {v:,.1f} ({v / total:.0%})" for k, v in r.time_split.items())
+        size = f"; database {r.database_mb:,.0f} MB" if r.database_mb else ""
+        print(f"  {r.backend}: {parts}{size}")
+        print(f"  {r.backend} refused by reason: {r.refused_by_code}")
+
+
+if __name__ == "__main__":
+    main()
