@@ -103,6 +103,18 @@ def _count(province: Province) -> int:
         return int(svc.session.scalar(select(func.count()).select_from(Ecert)) or 0)
 
 
+def _roadcert(province: Province, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [ROADCERT, *args],
+        env=province.env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 def _issue(province: Province, tmp_path: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [ROADCERT, "issue", "--all", "--workers", "2", "--slice-size", "20", *extra],
@@ -129,14 +141,8 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
     killed_at = _count(province)
     assert 0 < killed_at < province.expected, "the run must be stopped part-way"
 
-    resumed = subprocess.run(
-        [ROADCERT, "issue", "--all", "--json", "--workers", "2", "--slice-size", "20"],
-        env=province.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    resumed = _roadcert(
+        province, tmp_path, "issue", "--all", "--json", "--workers", "2", "--slice-size", "20"
     )
     assert resumed.returncode == 0, resumed.stderr
     summary = json.loads(resumed.stdout)
@@ -157,15 +163,7 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
             assert cbor.decode(ecert.signed_data)["ZZBS"] == ecert.identifier
             assert sm.verify(public, ecert.signed_data, ecert.signature)
 
-    again = subprocess.run(
-        [ROADCERT, "issue", "--all", "--json"],
-        env=province.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    again = _roadcert(province, tmp_path, "issue", "--all", "--json")
     assert json.loads(again.stdout)["issued"] == 0
     assert _count(province) == province.expected
 
@@ -173,30 +171,16 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
 def test_command_refuses_without_all_and_with_a_bad_scope(
     province: Province, tmp_path: Path
 ) -> None:
-    bare = subprocess.run(
-        [ROADCERT, "issue"], env=province.env, capture_output=True, text=True, check=False
-    )
+    bare = _roadcert(province, tmp_path, "issue")
     assert bare.returncode == 2 and "issue.scope" in bare.stderr
-    bad = subprocess.run(
-        [ROADCERT, "issue", "--all", "--type", "0" * 21],
-        env=province.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = _roadcert(province, tmp_path, "issue", "--all", "--type", "0" * 21)
     assert bad.returncode == 2 and "ecert.type_unknown" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 
 def test_queue_spreads_the_run_over_worker_processes(province: Province, tmp_path: Path) -> None:
-    queued = subprocess.run(
-        [ROADCERT, "issue", "--all", "--queue", "--json", "--slice-size", "25"],
-        env=province.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    queued = _roadcert(
+        province, tmp_path, "issue", "--all", "--queue", "--json", "--slice-size", "25"
     )
     if province.env["ROADCERT_DATABASE_URL"].startswith("sqlite"):
         assert queued.returncode == 2
@@ -205,26 +189,12 @@ def test_queue_spreads_the_run_over_worker_processes(province: Province, tmp_pat
     assert queued.returncode == 0, queued.stderr
     deferred = json.loads(queued.stdout)
     assert deferred["deferred"] == deferred["slices"] > 1
-    worked = subprocess.run(
-        [ROADCERT, "worker", "--processes", "2", "--no-wait", "--json"],
-        env=province.env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    worked = _roadcert(province, tmp_path, "worker", "--processes", "2", "--no-wait", "--json")
     assert worked.returncode == 0, worked.stderr
     summary = json.loads(worked.stdout)
     assert summary["issued"] == province.expected
     assert summary["queue"]["succeeded"] == deferred["slices"]
     assert summary["queue"]["todo"] == summary["queue"]["failed"] == 0
     assert _count(province) == province.expected
-    status = subprocess.run(
-        [ROADCERT, "worker", "--status", "--json"],
-        env=province.env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    status = _roadcert(province, tmp_path, "worker", "--status", "--json")
     assert json.loads(status.stdout)["succeeded"] == deferred["slices"]

@@ -9,7 +9,7 @@ import random
 import uuid
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -646,3 +646,57 @@ def test_the_migration_gives_existing_versions_their_indices(empty_database: str
         command.upgrade(config, "head")
     finally:
         engine.dispose()
+
+
+def test_a_bulk_allocator_grows_from_its_sample_without_counting(services: Services) -> None:
+    authority = f.authority(services)
+    key = services.keys.signing_key(authority)
+    # Three quarters of the first list in use, written straight to the table.
+    used = [i for i in range(MIN_LIST_SIZE) if i % 4]
+    services.session.execute(
+        insert(Ecert),
+        [
+            {
+                "identifier": f"bulk-{i}",
+                "type_code": "1" * 21,
+                "serial": f"S{i}",
+                "version": 1,
+                "authority_id": authority.id,
+                "source_kind": "licence",
+                "source_id": i,
+                "number": str(i),
+                "holder_name": "测试",
+                "holder_code": "X",
+                "holder_code_type": "001",
+                "issue_date": date(2026, 1, 1),
+                "valid_from": date(2026, 1, 1),
+                "valid_until": date(2030, 1, 1),
+                "operation": "new",
+                "metadata_items": {},
+                "face": {},
+                "signed_data": b"",
+                "signature": b"",
+                "signing_key_id": key.id,
+                "status_index": i,
+                "issued_at": datetime(2026, 1, 1, tzinfo=UTC),
+            }
+            for i in used
+        ],
+    )
+    repo = services.issuance.repo
+    counted: list[int] = []
+    count = repo.status_index_count
+
+    def counting(authority_id: int) -> int:
+        counted.append(authority_id)
+        return count(authority_id)
+
+    repo.status_index_count = counting  # type: ignore[method-assign]
+    bulk = StatusIndexAllocator(repo, first_batch=500, estimate_fill=True)
+    drawn = [bulk.allocate(authority.id) for _ in range(300)]
+    # The 500-draw sample finds about 75 % taken: the list doubles, with no count.
+    assert counted == [] and min(drawn) >= 0 and max(drawn) < 2 * MIN_LIST_SIZE
+    assert any(i >= MIN_LIST_SIZE for i in drawn) and not set(used) & set(drawn)
+    exact = StatusIndexAllocator(repo, first_batch=500)
+    assert exact.allocate(authority.id) not in used
+    assert counted == [authority.id]  # without estimate_fill the allocator counts

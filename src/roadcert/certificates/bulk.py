@@ -522,7 +522,9 @@ class SliceIssuer:
         pending = batch
         for attempt in range(MAX_WRITE_ATTEMPTS):
             # A first draw the size of the batch: one query for most batches.
-            allocator = StatusIndexAllocator(EcertRepository(session), first_batch=len(pending))
+            allocator = StatusIndexAllocator(
+                EcertRepository(session), first_batch=len(pending), estimate_fill=True
+            )
             try:
                 if attempt:
                     # Another run wrote some of these targets meanwhile: theirs stand.
