@@ -7,12 +7,16 @@ schema) and the export is imported twice: the first import writes everything (th
 issue sets at ≥ 20,000 rows/s), the second finds every row unchanged.
 
 Printed per backend and run: rows read, wall seconds, rows per second, CPU seconds of the importer
-and of its checking process, their peak resident memory, and the machine's load average (the
-machine may be shared: a load above the number of cores means the figure is a floor).
+and of its checking process and the importer's CPU microseconds per row (what bounds the rate
+when the cores are not free), the CPU seconds of the PostgreSQL server's processes when they can
+be read from /proc (a local server; other work on it counts too), peak resident memory, and the
+machine's load average (the machine may be shared: a load above the number of cores means the
+figure is a floor).
 
     .venv/bin/python bench/import_rows.py [-n CERTIFICATES] [--db sqlite|postgresql|both]
                                           [--export DIR] [--format csv|jsonl|xlsx] [--batch B]
-                                          [--in-process] [--postgres-url URL] [--json]
+                                          [--in-process | --parallel] [--postgres-url URL]
+                                          [--json]
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from roadcert.crypto.keystore import FileKeyStore
 from roadcert.crypto.sm4 import ScryptParams
 from roadcert.db import make_engine, make_sessionmaker
 from roadcert.migrate import upgrade
-from roadcert.migration.importer import Importer
+from roadcert.migration.importer import DEFAULT_BATCH, Importer
 from roadcert.migration.synth import ExportFormat, SynthOptions, synthesise
 from roadcert.runtime import Runtime
 
@@ -58,16 +62,35 @@ def _peak_mb() -> tuple[float, float]:
     return me, children
 
 
+def _postgres_cpu() -> float | None:
+    """CPU seconds used so far by the processes of a local PostgreSQL server, if readable."""
+    total, found = 0, False
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            if not fields[0].endswith("(postgres"):
+                continue
+            values = fields[1].split()
+        except OSError:
+            continue
+        total += int(values[11]) + int(values[12])  # utime, stime in clock ticks
+        found = True
+    return total / os.sysconf("SC_CLK_TCK") if found else None
+
+
 def _import(
     runtime: Runtime, export: Path, report: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
-    parallel = False if args.in_process else None
+    parallel = False if args.in_process else True if args.parallel else None
     cpu_before = _cpu()
+    postgres_before = _postgres_cpu() if runtime.engine.dialect.name == "postgresql" else None
     start = time.perf_counter()
     result = Importer(runtime, batch=args.batch, parallel=parallel).run(export, report)
     wall = time.perf_counter() - start
     cpu_after = _cpu()
+    postgres_after = _postgres_cpu() if postgres_before is not None else None
     tables = result.tables.values()
+    importer_cpu = cpu_after[0] - cpu_before[0]
     return {
         "rows": result.rows,
         "new": sum(t.new for t in tables),
@@ -76,8 +99,12 @@ def _import(
         "balanced": result.balanced,
         "seconds": round(wall, 2),
         "rows_per_s": round(result.rows / wall),
-        "cpu_importer_s": round(cpu_after[0] - cpu_before[0], 2),
+        "cpu_importer_s": round(importer_cpu, 2),
+        "cpu_us_per_row": round(importer_cpu / result.rows * 1e6, 1),
         "cpu_checker_s": round(cpu_after[1] - cpu_before[1], 2),
+        "cpu_postgres_s": None
+        if postgres_after is None or postgres_before is None
+        else round(postgres_after - postgres_before, 2),
         "peak_importer_mb": round(_peak_mb()[0]),
         "peak_checker_mb": round(_peak_mb()[1]),
         "load": round(os.getloadavg()[0], 2),
@@ -130,8 +157,12 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--export", type=Path, help="import this export instead of a new one")
     parser.add_argument("--format", choices=[f.value for f in ExportFormat], default="csv")
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--in-process", action="store_true", help="no separate checking process")
+    parser.add_argument("--batch", type=int, default=DEFAULT_BATCH)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--in-process", action="store_true", help="no separate checking process")
+    mode.add_argument(
+        "--parallel", action="store_true", help="a checking process whatever the machine's load"
+    )
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
@@ -166,7 +197,9 @@ def main() -> None:
         "seconds",
         "rows_per_s",
         "cpu_importer_s",
+        "cpu_us_per_row",
         "cpu_checker_s",
+        "cpu_postgres_s",
         "peak_importer_mb",
         "peak_checker_mb",
         "load",

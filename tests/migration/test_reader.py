@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook
+from pydantic import BaseModel, Field, ValidationError
 
 from roadcert.catalog import codes
 from roadcert.catalog.types import ROAD_TRANSPORT_LICENCE
@@ -25,6 +27,8 @@ from roadcert.migration.rows import (
     CHECKERS,
     CLEAN_PERSON,
     KeySet,
+    Limit,
+    limits_of,
     qualification_findings,
 )
 from roadcert.registry import quality
@@ -431,3 +435,146 @@ def test_tables_list_is_what_the_checkers_cover() -> None:
     assert (
         CHECKERS["licences"].table is LICENCES and CHECKERS["practitioners"].table is PRACTITIONERS
     )
+
+
+# -- the input schemas' limits, without pydantic -------------------------------------------------
+
+
+def _json_constraints(node: dict[str, Any], path: str = "") -> set[tuple[str, str, Any]]:
+    """The constraints pydantic's JSON schema lists for one field, whole numbers' exclusive
+    bounds as inclusive ones (how the importer reads them)."""
+    found: set[tuple[str, str, Any]] = set()
+    for option in node.get("anyOf", [node]):
+        for word in ("minLength", "maxLength", "pattern", "minItems", "maxItems"):
+            if word in option and not (word in ("minLength", "minItems") and option[word] == 0):
+                found.add((path, word.replace("Items", "Length"), option[word]))
+        for word, shift in (("minimum", 0), ("exclusiveMinimum", 1)):
+            if word in option:
+                found.add((path, "minimum", option[word] + shift))
+        for word, shift in (("maximum", 0), ("exclusiveMaximum", -1)):
+            if word in option:
+                found.add((path, "maximum", option[word] + shift))
+        if "items" in option:
+            found |= _json_constraints(option["items"], path + "items.")
+    return found
+
+
+def _limit_constraints(limit: Limit, path: str = "") -> set[tuple[str, str, Any]]:
+    found: set[tuple[str, str, Any]] = set()
+    if limit.min_length:
+        found.add((path, "minLength", limit.min_length))
+    for word, value in (
+        ("maxLength", limit.max_length),
+        ("pattern", limit.pattern),
+        ("minimum", limit.minimum),
+        ("maximum", limit.maximum),
+    ):
+        if value is not None:
+            found.add((path, word, value))
+    if limit.item is not None:
+        found |= _limit_constraints(limit.item, path + "items.")
+    return found
+
+
+def _outside(limit: Limit) -> list[Any]:
+    """Values just past each of ``limit``'s bounds."""
+    if limit.item is not None:
+        return [[value] for value in _outside(limit.item)] + ([[]] if limit.min_length else [])
+    values: list[Any] = []
+    if limit.type is str:
+        if limit.min_length:
+            values.append("9" * (limit.min_length - 1))
+        if limit.max_length is not None:
+            values.append("9" * (limit.max_length + 1))
+        if limit.pattern is not None:
+            values.append("9" * 5)
+    if limit.minimum is not None:
+        values.append(limit.minimum - 1)
+    if limit.maximum is not None:
+        values.append(limit.maximum + 1)
+    return values
+
+
+def _at_the_bounds(limit: Limit) -> list[Any]:
+    """Values on each of ``limit``'s bounds, which both accept."""
+    if limit.item is not None:
+        return [[value] for value in _at_the_bounds(limit.item)]
+    values: list[Any] = []
+    if limit.type is str and limit.pattern is None:
+        values += ["9" * limit.min_length] if limit.min_length else []
+        values += ["9" * limit.max_length] if limit.max_length is not None else []
+    values += [bound for bound in (limit.minimum, limit.maximum) if bound is not None]
+    return values
+
+
+def _cell(value: Any) -> str:
+    return ";".join(value) if isinstance(value, list) else str(value)
+
+
+@pytest.mark.parametrize("table", [t.name for t in TABLES])
+def test_the_importer_refuses_what_the_input_schema_refuses_without_asking_it(table: str) -> None:
+    from roadcert.migration.reader import Row
+
+    checker = CHECKERS[table]()
+    schema = checker.schema
+    properties = schema.model_json_schema()["properties"]
+    # Every constraint the schema sets on a field the export fills is one the importer checks.
+    assert checker.limits, table
+    for name, limit in checker.limits.items():
+        assert _limit_constraints(limit) == _json_constraints(properties[name]), name
+
+    row = dict(province().rows(table)[0])
+    clean = checker.check(Row(2, dict(row)), KeySet())
+    assert clean.problems == []
+    values = clean.values
+
+    def schema_refuses(name: str, value: Any) -> bool:
+        data = {n: v for n, v in values.items() if v is not None and n in checker.schema_fields}
+        data.update(dict.fromkeys(checker.placeholders, 1))
+        try:
+            schema.model_validate({**data, name: value})
+        except ValidationError as exc:
+            return any(e["loc"][0] == name for e in exc.errors())
+        return False
+
+    for name, limit in checker.limits.items():
+        header = checker.header_of[name]
+        # Each constraint gives a value past it (a field without any is checked for its type).
+        assert len(_outside(limit)) >= len(_limit_constraints(limit)), name
+        for bad in _outside(limit):
+            assert schema_refuses(name, bad), (name, bad)
+            assert not checker.within_limits({**values, name: bad}), (name, bad)
+            if _cell(bad):  # an empty cell is 必填项为空 before any limit
+                checked = checker.check(Row(2, {**row, header: _cell(bad)}), KeySet())
+                rules = [(h, r) for h, r, _reason, _value in checked.problems]
+                assert len(rules) == 1 and rules[0][0] == header, (name, bad, rules)
+                assert rules[0][1].startswith("schema."), (name, bad, rules)
+        for good in _at_the_bounds(limit):
+            assert not schema_refuses(name, good), (name, good)
+            assert checker.within_limits({**values, name: good}), (name, good)
+
+
+def test_a_schema_constraint_the_importer_cannot_check_stops_it_at_once() -> None:
+    class Even(BaseModel):
+        seats: int = Field(multiple_of=2)
+
+    with pytest.raises(TypeError, match="seats"):
+        limits_of(Even, ["seats"])
+
+
+def test_cell_parsing_remembers_values_without_sharing_lists_between_rows() -> None:
+    from roadcert.migration.reader import Row
+
+    checker = CHECKERS["vehicles"]()
+    row = dict(province().rows("vehicles")[0])
+    row["经营范围"] = "道路普通货物运输；02101"
+    first = checker.check(Row(2, dict(row)), KeySet())
+    second = checker.check(Row(3, {**row, "道路运输证号": "X2", "车牌号码": "吉A00002"}), KeySet())
+    assert first.values["business_scopes"] == second.values["business_scopes"] == ["02101"] * 2
+    first.values["business_scopes"].append("01000")
+    assert second.values["business_scopes"] == ["02101", "02101"]
+    # A refused cell is refused again from memory, with the same words.
+    bad = [checker.check(Row(n, {**row, "有效期起": " 2024-02-30 "}), KeySet()) for n in (4, 5)]
+    assert [p[1:] for b in bad for p in b.problems] == [
+        ("date.invalid", "不存在的日期“2024-02-30”", "2024-02-30")
+    ] * 2

@@ -28,7 +28,7 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from roadcert.errors import RoadcertError
-from roadcert.migration.importer import Importer, ImportResult, build_summary
+from roadcert.migration.importer import DEFAULT_BATCH, Importer, ImportResult, build_summary
 from roadcert.migration.reader import Source
 from roadcert.runtime import Runtime
 
@@ -87,7 +87,7 @@ def import_(
     ] = None,
     batch: Annotated[
         int, typer.Option("--batch", min=1, max=100_000, help="每批行数（每批一个事务）")
-    ] = 1000,
+    ] = DEFAULT_BATCH,
     encoding: Annotated[
         Encoding, typer.Option("--encoding", help="CSV、JSONL 文件的编码")
     ] = Encoding.UTF8,

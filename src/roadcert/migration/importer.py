@@ -6,11 +6,13 @@ it never enters the ledger and every problem it has becomes one line of rejects.
 row is accepted even when it breaks a 不规范数据 rule; its findings are stored as open
 QualityIssue rows, exactly as ``LedgerService.refresh_quality`` keeps them.
 
-New rows are written with SQLAlchemy Core bulk statements, one transaction per batch, so an
+New rows are written in bulk straight to the driver, one transaction per batch, so an
 interrupted import keeps what it committed and a rerun goes on from there: each ledger row carries
 the digest of the export row it came from, and a row whose digest is unchanged is left alone. A
-row whose digest changed goes through the business operations (BusinessService), so a newer
-export has the effects a clerk's 变更, 换证, 注销 … would have: new e-cert versions, revocations.
+new record gets no ledger history entry: the import run is its provenance (``_Handler.insert``).
+A row whose digest changed goes through the business operations (BusinessService), so a newer
+export has the effects a clerk's 变更, 换证, 注销 … would have: new e-cert versions, revocations,
+and their history entries.
 """
 
 from __future__ import annotations
@@ -20,12 +22,14 @@ import hashlib
 import io
 import json
 import multiprocessing
+import os
 import queue
+import threading
 import time
 from collections import Counter, OrderedDict
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -48,7 +52,6 @@ from roadcert.migration.reader import (
     open_source,
 )
 from roadcert.migration.repository import (
-    HISTORY,
     ISSUE,
     LICENCE,
     OPERATOR,
@@ -68,6 +71,7 @@ from roadcert.migration.rows import (
     PractitionerChecker,
     QualificationChecker,
     VehicleChecker,
+    fewer_collections,
     messages,
     run_worker,
     unpack,
@@ -104,6 +108,11 @@ REJECT_HEADERS = ("文件", "行号", "表", "记录键", "字段", "规则", "�
 
 NEW, UPDATED, UNCHANGED, REJECTED = "new", "updated", "unchanged", "rejected"
 
+#: Rows per batch, one transaction each. Every commit on SQLite writes the index pages the
+#: batch touched (at a million certificates a 5000-row commit took 30 ms); 20 000 rows are
+#: 20–40 MB in memory.
+DEFAULT_BATCH = 20_000
+
 _ENDED = (RecordStatus.CANCELLED.value, RecordStatus.REVOKED.value)
 # Distinct photo files read before their digests are looked up and the new ones stored: bounds
 # the photo bytes held at once (at most this many times the 2 MB limit, typically a few MB).
@@ -131,10 +140,10 @@ class TableCounts:
         """Every row read is counted exactly once."""
         return self.rows == self.new + self.updated + self.unchanged + self.rejected
 
-    def add(self, outcome: str) -> None:
-        """Count one row's outcome."""
-        self.rows += 1
-        setattr(self, outcome, getattr(self, outcome) + 1)
+    def add(self, outcome: str, rows: int = 1) -> None:
+        """Count ``rows`` rows with this outcome."""
+        self.rows += rows
+        setattr(self, outcome, getattr(self, outcome) + rows)
 
 
 @dataclass
@@ -375,15 +384,6 @@ def _photo_media_type(content: bytes) -> str | tuple[str, str, str]:
 # -- tables --------------------------------------------------------------------------------------
 
 
-def _json_ready(row: dict[str, Any]) -> dict[str, Any]:
-    """A row as ``registry.service.snapshot`` writes a record: dates as ISO text, no bytes."""
-    return {
-        key: value.isoformat() if isinstance(value, date) else value
-        for key, value in row.items()
-        if not isinstance(value, bytes)
-    }
-
-
 class _Handler:
     """How one table's checked rows are matched against the ledger, written and changed."""
 
@@ -399,14 +399,17 @@ class _Handler:
         self.header_of = {c.field: c.header for c in self.table.columns}
         self.key_fields = [self.table.column(h).field for h in self.table.key]
         self.has_photo = any(c.kind is ValueKind.FILE for c in self.table.columns)
-        self.dates = frozenset(
-            c.field
-            for c in self.table.columns
-            if c.kind is ValueKind.DATE and c.field in self.fields
-        )
+        # Whether ``digest`` says more than the checker's digest of the values.
+        self.redigest = self.has_photo or type(self).digest is not _Handler.digest
         self.counts = TableCounts(self.table.title)
         # New rows ``insert`` leaves to the business operations (``update``), per batch.
         self.deferred: list[Candidate] = []
+        if self.ledger is not None:
+            # A candidate's values serve as its ledger row (``row``): every value named like a
+            # ledger column must be one that goes there.
+            stray = {c.field for c in self.table.columns} & set(self.ledger.c.keys())
+            if not stray <= set(self.fields):
+                raise TypeError(f"{self.table.name}: {sorted(stray - set(self.fields))}")
 
     def digest(self, c: Candidate) -> str:
         """The row's digest; with a photo, of its values and of the photo's content."""
@@ -422,12 +425,13 @@ class _Handler:
 
     def _authority(self, batch: list[Candidate]) -> None:
         header = self.header_of["authority"]
+        known = self.importer.authority_ids
         for c in batch:
             code = c.values.get("authority")
             if code is None:
                 continue
-            authority = self.importer.authorities.get(code)
-            if authority is None:
+            authority_id = known.get(code)
+            if authority_id is None:
                 c.refuse(
                     header,
                     "reference.authority",
@@ -435,7 +439,7 @@ class _Handler:
                     code,
                 )
             else:
-                c.ids["authority_id"] = authority.id
+                c.ids["authority_id"] = authority_id
 
     def _reference(
         self,
@@ -449,12 +453,14 @@ class _Handler:
     ) -> dict[str, tuple[Any, ...]]:
         wanted = [c.values[name] for c in batch if c.values.get(name) is not None]
         found = repo.by_key(ledger, column, wanted, *extra)
+        reference = f"{name}_id"
         for c in batch:
             value = c.values.get(name)
             if value is None:
                 continue
-            if value in found:
-                c.ids[f"{name}_id"] = found[value][0]
+            entry = found.get(value)
+            if entry is not None:
+                c.ids[reference] = entry[0]
             else:
                 c.refuse(
                     self.header_of[name],
@@ -476,55 +482,40 @@ class _Handler:
     # -- writing -------------------------------------------------------------------------------
 
     def row(self, c: Candidate, now: datetime) -> dict[str, Any]:
-        """The ledger row of a new record."""
-        row = {name: c.values[name] for name in self.fields}
+        """The ledger row of a new record: its values (``fields``), references and digest.
+
+        The candidate's values dict itself, completed: ``repository.write`` takes the table's
+        columns from a row by name and leaves the other keys (the export's references by key),
+        so no row is copied.
+        """
+        row = c.values
         row.update(c.ids)
-        row.update(import_digest=c.digest, created_at=now, updated_at=now)
+        row["import_digest"] = c.digest
+        row["created_at"] = row["updated_at"] = now
         return row
 
-    def insert(
-        self, repo: ImportRepository, source: Source, new: list[Candidate], now: datetime
-    ) -> None:
-        """Write new records, their findings and their history in bulk."""
+    def insert(self, repo: ImportRepository, new: list[Candidate], now: datetime) -> None:
+        """Write new records and their findings in bulk.
+
+        A record an import creates gets no ledger history entry of its own: its provenance is
+        the import run — report.json and rejects.csv, the ``registry:import:completed`` audit
+        event, and the ``import_digest`` it carries. One history row with a full snapshot per
+        record cost a third of the writing; what an export later changes goes through
+        BusinessService and is recorded in the history as a clerk's change is.
+        """
         if not new:
             return
         assert self.ledger is not None
         rows = [self.row(c, now) for c in new]
         ids = repo.allocate_ids(self.ledger, len(rows))
         issues: list[dict[str, Any]] = []
-        history: list[dict[str, Any]] = []
         for c, row, record_id in zip(new, rows, ids, strict=True):
             row["id"] = record_id
             c.outcome = NEW
-            issues += _issue_rows(self.entity, record_id, row["authority_id"], c.findings, now)
-            history.append(self.history(source, c, row, now))
+            if c.findings:
+                issues += _issue_rows(self.entity, record_id, row["authority_id"], c.findings, now)
         repo.write(self.ledger, rows)
         repo.write(ISSUE, issues, with_id=False)
-        repo.write(HISTORY, history, with_id=False)
-
-    def history(
-        self, source: Source, c: Candidate, row: dict[str, Any], now: datetime
-    ) -> dict[str, Any]:
-        """The ledger history entry of a new record: operation ``import``, naming its line."""
-        return {
-            "entity": self.entity,
-            "entity_id": row["id"],
-            "operation": "import",
-            "actor": self.importer.actor,
-            "snapshot": self.snapshot(row),
-            "changed_at": now,
-            "note": f"导入：{source.name} 第 {c.line} 行",
-        }
-
-    def snapshot(self, row: dict[str, Any]) -> dict[str, Any]:
-        """The history snapshot of a new record, shaped like ``registry.service.snapshot``."""
-        out = dict(row)
-        for name in self.dates:
-            if out[name] is not None:
-                out[name] = out[name].isoformat()
-        for name in ("created_at", "updated_at"):
-            out[name] = out[name].isoformat()
-        return out
 
     def update(self, svc: Services, repo: ImportRepository, c: Candidate) -> bool:
         """Bring an existing record in line with a changed row; True if anything changed."""
@@ -614,9 +605,8 @@ class _Authorities(_Handler):
     def _digest_of(a: Authority) -> str:
         return _digest("authority", a.name, a.region_code, a.number_prefix, a.ecert_enabled)
 
-    def insert(
-        self, repo: ImportRepository, source: Source, new: list[Candidate], now: datetime
-    ) -> None:
+    def insert(self, repo: ImportRepository, new: list[Candidate], now: datetime) -> None:
+        # A handful of rows: through LedgerService, which records them as a clerk's would be.
         ledger = LedgerService(repo.session, self.importer.actor)
         for c in new:
             data = {name: c.values[name] for name in AuthorityIn.model_fields}
@@ -887,9 +877,6 @@ class _Practitioners(_Handler):
                     number,
                 )
 
-    def snapshot(self, row: dict[str, Any]) -> dict[str, Any]:
-        return {**_json_ready(row), "qualifications": []}
-
     def update(self, svc: Services, repo: ImportRepository, c: Candidate) -> bool:
         assert c.existing_id is not None
         person = svc.ledger.get(Practitioner, c.existing_id)
@@ -926,18 +913,21 @@ class _Qualifications(_Handler):
             "authority_id",
         )
         pairs: list[tuple[int, str]] = []
+        holding: list[tuple[Candidate, tuple[int, str]]] = []
         for c in batch:
             person = people.get(c.values.get("practitioner") or "")
             if person is not None:
                 c.ids["authority_id"] = person[1]
-                if c.values.get("category"):
-                    pairs.append((person[0], c.values["category"]))
+                category = c.values.get("category")
+                if category:
+                    pairs.append((person[0], category))
+                    holding.append((c, pairs[-1]))
         existing = repo.qualifications(pairs)
-        for c in batch:
-            pair = (c.ids.get("practitioner_id"), c.values.get("category"))
-            entry = existing.get(pair)  # type: ignore[arg-type]
-            if entry is not None:
-                c.existing_id, c.existing_digest = entry
+        if existing:
+            for c, pair in holding:
+                entry = existing.get(pair)
+                if entry is not None:
+                    c.existing_id, c.existing_digest = entry
 
     def row(self, c: Candidate, now: datetime) -> dict[str, Any]:
         row = super().row(c, now)
@@ -945,17 +935,15 @@ class _Qualifications(_Handler):
         row["first_issued"] = row["first_issued"] or row["valid_from"]
         return row
 
-    def insert(
-        self, repo: ImportRepository, source: Source, new: list[Candidate], now: datetime
-    ) -> None:
+    def insert(self, repo: ImportRepository, new: list[Candidate], now: datetime) -> None:
         # A practitioner who already holds e-certs gets a new category as 增项, with its effect
-        # on their certificates; everyone else's qualifications are written in bulk.
+        # on their certificates; everyone else's qualifications are written in bulk, without
+        # history entries, as other new records are (``_Handler.insert``).
         active = [c for c in new if c.values["status"] == RecordStatus.ACTIVE]
         holders = repo.practitioners_with_ecerts(c.ids["practitioner_id"] or 0 for c in active)
         self.deferred = [c for c in active if c.ids["practitioner_id"] in holders]
         bulk = [c for c in new if c.ids["practitioner_id"] not in holders or c not in active]
         rows = [self.row(c, now) for c in bulk]
-        history: list[dict[str, Any]] = []
         flawed: set[int] = set()
         for c, row, record_id in zip(
             bulk, rows, repo.allocate_ids(QUALIFICATION, len(rows)), strict=True
@@ -964,9 +952,7 @@ class _Qualifications(_Handler):
             c.outcome = NEW
             if c.findings:
                 flawed.add(row["practitioner_id"])
-            history.append({**self.history(source, c, row, now), "entity": "qualification"})
         repo.write(QUALIFICATION, rows)
-        repo.write(HISTORY, history, with_id=False)
         if flawed:
             self._refresh(repo, flawed, now)
 
@@ -1081,15 +1067,33 @@ def default_report_dir(path: Path, now: datetime) -> Path:
 #: Exports smaller than this are checked in the importer's own process: starting a second one
 #: costs more than it saves.
 PARALLEL_FROM_BYTES = 8 * 1024 * 1024
-# Checked batches that may wait between the two processes: bounds the memory they hold.
-_QUEUE_BATCHES = 4
+
+
+def spare_core() -> bool:
+    """Whether a core looks free for the checking process, by the load average.
+
+    The checking process pays off only when it runs beside the writer: on a busy machine the two
+    take turns on the same core and the extra work of passing rows between them (pickling, the
+    queue) makes the import slower than checking in one process (docs/migration/import.md §7).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return cores >= 2 and os.getloadavg()[0] <= cores - 1
+
+
+# Checked batches that may wait for the writer (from the checking process or thread): bounds
+# the memory they hold.
+_QUEUE_BATCHES = 2
 
 
 class Importer:
     """One run of ``roadcert import`` over an export folder or file.
 
-    Checking (rows.py) and writing run in two processes when the export is large: the checking
-    process reads and checks batches ahead while this one writes, at most a few batches ahead.
+    Checking (rows.py) and writing run in two processes when the export is large and a core is
+    free (``spare_core``): the checking process reads and checks batches ahead while this one
+    writes, at most a few batches ahead.
     The checking process is started with ``spawn``, which imports the calling program's main
     module again: a script that imports with ``parallel`` must guard its main code with
     ``if __name__ == "__main__":`` (the ``roadcert`` command does).
@@ -1099,7 +1103,7 @@ class Importer:
         self,
         runtime: Runtime,
         *,
-        batch: int = 1000,
+        batch: int = DEFAULT_BATCH,
         encoding: str = "utf-8",
         actor: str = "import",
         progress: Progress | None = None,
@@ -1112,14 +1116,16 @@ class Importer:
         self.encoding = encoding
         self.actor = actor
         self.progress: Progress = progress or _NoProgress()
-        # None: decide by the size of the export.
+        # None: decide by the size of the export and the load of the machine.
         self.parallel = parallel
         self.authorities: dict[str, Authority] = {}
+        self.authority_ids: dict[str, int] = {}
         self.photos = PhotoFiles(Path("."))
 
     def load_authorities(self, repo: ImportRepository) -> None:
         """Every authority by USCC: a province has at most a few hundred, so all stay in memory."""
         self.authorities = {a.uscc: a for a in repo.authorities()}
+        self.authority_ids = {uscc: a.id for uscc, a in self.authorities.items()}
 
     def run(self, path: Path, report_dir: Path | None = None) -> ImportResult:
         """Import ``path``; the report goes to ``report_dir`` (default next to the input).
@@ -1147,7 +1153,8 @@ class Importer:
                     self.load_authorities(ImportRepository(session))
                 stream = self._stream(sources)
                 try:
-                    self._consume(sources, stream, result, rejects)
+                    with fewer_collections():
+                        self._consume(sources, stream, result, rejects)
                 finally:
                     stream.close()  # stops the checking process when writing stopped early
                 result.completed = True
@@ -1171,9 +1178,13 @@ class Importer:
     def _stream(self, sources: list[Source]) -> Generator[Message, None, None]:
         parallel = self.parallel
         if parallel is None:
-            parallel = sum(s.path.stat().st_size for s in sources) >= PARALLEL_FROM_BYTES
+            size = sum(s.path.stat().st_size for s in sources)
+            parallel = size >= PARALLEL_FROM_BYTES and spare_core()
         if not parallel:
-            yield from messages(sources, self.encoding, self.batch)
+            if self.runtime.engine.dialect.name == "postgresql":
+                yield from self._threaded(sources)
+            else:
+                yield from messages(sources, self.encoding, self.batch)
             return
         # spawn, not fork: this process holds database connections and the progress thread.
         context = multiprocessing.get_context("spawn")
@@ -1208,6 +1219,49 @@ class Importer:
                 worker.terminate()  # the writer stopped early: the checker has no one to feed
             worker.join()
             channel.close()
+
+    def _threaded(self, sources: list[Source]) -> Generator[Message, None, None]:
+        """Check in a thread of this process while this one writes, for PostgreSQL.
+
+        The writer spends a third of its time waiting for the server to take a batch (COPY,
+        commit, look-ups); psycopg lets other threads run meanwhile, so the next batch is
+        checked then. Only the waits overlap (one thread runs Python at a time), which is why
+        SQLite, whose driver lets go row by row, gains nothing: the two threads would pass
+        the interpreter back and forth on every row.
+        """
+        channel: queue.Queue[Message] = queue.Queue(maxsize=_QUEUE_BATCHES)
+        stop = threading.Event()
+
+        def send(message: Message) -> bool:
+            while not stop.is_set():
+                try:
+                    channel.put(message, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def check() -> None:
+            try:
+                for message in messages(sources, self.encoding, self.batch):
+                    if not send(message):
+                        return  # the writer stopped
+            except BaseException as exc:  # the writer raises it: no failure goes unheard
+                send(("raise", exc))
+
+        thread = threading.Thread(target=check, name="roadcert-import-check", daemon=True)
+        thread.start()
+        try:
+            while True:
+                message = channel.get()
+                if message[0] == "raise":
+                    raise message[1]
+                yield message
+                if message[0] in ("done", "error"):
+                    return
+        finally:
+            stop.set()
+            thread.join(timeout=10)
 
     def _consume(
         self,
@@ -1263,11 +1317,13 @@ class Importer:
                 self.photos.resolve(repo, batch, handler.header_of["photo"])
             new: list[Candidate] = []
             changed: list[Candidate] = []
+            redigest = handler.redigest
             for c in batch:
-                if not c.ok:
+                if c.problems:
                     c.outcome = REJECTED
                     continue
-                c.digest = handler.digest(c)
+                if redigest:
+                    c.digest = handler.digest(c)
                 if c.existing_id is None:
                     new.append(c)
                 elif c.existing_digest == c.digest:
@@ -1276,15 +1332,17 @@ class Importer:
                     changed.append(c)
             now = utcnow()
             handler.deferred = []
-            handler.insert(repo, source, new, now)
+            handler.insert(repo, new, now)
             changed += handler.deferred
             if changed:
                 self._change(handler, session, repo, changed)
             handler.after(repo, batch, now)
         counts = handler.counts
+        outcomes = Counter(c.outcome for c in batch)
+        for outcome, number in outcomes.items():
+            counts.add(outcome, number)
         for c in batch:
-            counts.add(c.outcome)
-            if c.outcome in (NEW, UPDATED):
+            if c.findings and c.outcome in (NEW, UPDATED):
                 counts.non_standard.update(f.rule for f in c.findings)
             for header, rule, reason, value in c.problems:
                 rejects.writerow(
@@ -1339,6 +1397,7 @@ def _write_summary(result: ImportResult) -> None:
 
 
 __all__ = [
+    "DEFAULT_BATCH",
     "NEW",
     "REJECTED",
     "REJECT_HEADERS",
@@ -1353,4 +1412,5 @@ __all__ = [
     "build_summary",
     "default_report_dir",
     "refresh_issues",
+    "spare_core",
 ]

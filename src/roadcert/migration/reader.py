@@ -66,7 +66,7 @@ class RowProblem:
     value: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     """One data row: its line (CSV, JSON Lines) or row number (XLSX) and its cells by header."""
 
@@ -384,9 +384,12 @@ class CsvReader(_TextReader):
                 ) from exc
             if raw is None:
                 return
+            # Cells stay as read: the column parsers strip them (cells.text).
+            if len(raw) == width:  # the usual row (every table has two columns or more)
+                yield Row(line, dict(zip(headers, raw, strict=True)))
+                continue
             if not raw or (len(raw) == 1 and not raw[0].strip()):
                 continue  # a blank line is no row
-            # Cells stay as read: the column parsers strip them (cells.text).
             row = Row(line, dict(zip(headers, raw, strict=False)))
             if len(raw) > width and any(v.strip() for v in raw[width:]):
                 extra = "，".join(v.strip() for v in raw[width:] if v.strip())

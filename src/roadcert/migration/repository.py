@@ -8,8 +8,10 @@ the driver in one COPY (PostgreSQL) or one executemany (SQLite).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -25,6 +27,7 @@ from sqlalchemy import (
     text,
     update,
 )
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
@@ -51,16 +54,53 @@ ISSUE: Table = QualityIssue.__table__  # type: ignore[assignment]
 HISTORY: Table = LedgerHistory.__table__  # type: ignore[assignment]
 
 
-# Column names and bind processors of a table for a dialect, worked out once.
-_CONVERSIONS: dict[tuple[str, str, bool], tuple[list[str], list[tuple[int, Any]]]] = {}
+@dataclass(frozen=True)
+class _Conversion:
+    """How a table's rows become the driver's tuples on one dialect, worked out once."""
+
+    names: list[str]
+    # SQLite DATE columns: SQLAlchemy writes YYYY-MM-DD, which date.isoformat() gives in C.
+    dates: list[int]
+    date_processor: Callable[[Any], Any] | None
+    # Every other column with a bind processor.
+    processors: list[tuple[int, Callable[[Any], Any]]]
 
 
-def _processor(column: Any, dialect: Dialect) -> Any:
+_CONVERSIONS: dict[tuple[str, str, bool], _Conversion] = {}
+
+# How SQLAlchemy's SQLite DATE writes a date.
+_SQLITE_DATE_FORMAT = "%(year)04d-%(month)02d-%(day)02d"
+
+
+def _processor(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
     if dialect.name == "postgresql" and isinstance(column.type, JSON):
         # COPY takes JSON as text; SQLAlchemy's processor would wrap each value for psycopg's
         # JSON adapter, which costs more than writing the row.
         return _compact_json
     return column.type.dialect_impl(dialect).bind_processor(dialect)
+
+
+def _conversion(table: Table, dialect: Dialect, with_id: bool) -> _Conversion:
+    key = (table.name, dialect.name, with_id)
+    if key not in _CONVERSIONS:
+        columns = [c for c in table.columns if with_id or c.name != "id"]
+        dates: list[int] = []
+        date_processor = None
+        processors: list[tuple[int, Callable[[Any], Any]]] = []
+        for index, column in enumerate(columns):
+            processor = _processor(column, dialect)
+            if processor is None:
+                continue
+            impl = column.type.dialect_impl(dialect)
+            if isinstance(impl, sqlite.DATE) and impl._storage_format == _SQLITE_DATE_FORMAT:
+                dates.append(index)
+                date_processor = processor
+            else:
+                processors.append((index, processor))
+        _CONVERSIONS[key] = _Conversion(
+            [c.name for c in columns], dates, date_processor, processors
+        )
+    return _CONVERSIONS[key]
 
 
 def _compact_json(value: Any) -> str:
@@ -71,33 +111,51 @@ def _compact_json(value: Any) -> str:
 def _tuples(
     table: Table, rows: list[dict[str, Any]], dialect: Dialect, with_id: bool
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    key = (table.name, dialect.name, with_id)
-    if key not in _CONVERSIONS:
-        columns = [c for c in table.columns if with_id or c.name != "id"]
-        processors = [
-            (index, processor)
-            for index, column in enumerate(columns)
-            if (processor := _processor(column, dialect))
-        ]
-        _CONVERSIONS[key] = ([c.name for c in columns], processors)
-    names, processors = _CONVERSIONS[key]
+    conversion = _conversion(table, dialect, with_id)
+    dates, date_processor = conversion.dates, conversion.date_processor
+    processors = conversion.processors
     out: list[tuple[Any, ...]] = []
-    # A batch's timestamps are one object repeated on every row: convert it once.
-    last: dict[int, tuple[Any, Any]] = {}
+    # Timestamps, flags and code lists repeat from row to row: each distinct value is converted
+    # once per batch.
+    converted: list[dict[Any, Any]] = [{} for _ in processors]
+    pick = itemgetter(*conversion.names)
     for row in rows:
-        values = [row[name] for name in names]
-        for index, processor in processors:
+        values = list(pick(row))
+        for index in dates:
+            value = values[index]
+            if value.__class__ is date:
+                values[index] = value.isoformat()
+            elif value is not None:
+                assert date_processor is not None
+                values[index] = date_processor(value)  # a datetime, say: SQLAlchemy's way
+        for (index, processor), seen in zip(processors, converted, strict=True):
             value = values[index]
             if value is None:
                 continue
-            seen = last.get(index)
-            if seen is not None and seen[0] is value:
-                values[index] = seen[1]
+            memo_key = _memo_key(value)
+            if memo_key is None:
+                values[index] = processor(value)
+            elif memo_key in seen:
+                values[index] = seen[memo_key]
             else:
-                values[index] = converted = processor(value)
-                last[index] = (value, converted)
+                values[index] = seen[memo_key] = processor(value)
         out.append(tuple(values))
-    return names, out
+    return conversion.names, out
+
+
+# Values whose conversion depends on nothing but their equality (1 == True == 1.0 is why
+# numbers are not among them).
+_MEMO_TYPES = frozenset({str, date, datetime, bool})
+
+
+def _memo_key(value: Any) -> Any:
+    """The key a value's conversion is remembered by, None if it is not remembered."""
+    kind = value.__class__
+    if kind in _MEMO_TYPES:
+        return (kind, value)
+    if kind is list and all(item.__class__ is str for item in value):
+        return tuple(value)  # a list of codes
+    return None
 
 
 class ImportRepository:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from roadcert.catalog import codes
@@ -51,19 +52,55 @@ def _from_check(field: str, value: str | None, check: Check) -> list[Finding]:
 
 
 def _code(field: str, value: str | None, table: type[codes.CodeEnum], title: str) -> list[Finding]:
+    if value.__class__ is str:
+        # A bulk import checks the same few codes millions of times.
+        return list(_code_of_text(field, value, table, title))
+    return list(_code_checked(field, value, table, title))
+
+
+def _code_checked(
+    field: str, value: str | None, table: type[codes.CodeEnum], title: str
+) -> tuple[Finding, ...]:
     if value is None or value == "":
-        return [Finding(field, f"{field}.missing", f"{title}缺失", value)]
+        return (Finding(field, f"{field}.missing", f"{title}缺失", value),)
     try:
         table.from_code(value)
     except ValueError:
-        return [Finding(field, f"{field}.code_table", f"{title}“{value}”不在代码表中", value)]
-    return []
+        return (Finding(field, f"{field}.code_table", f"{title}“{value}”不在代码表中", value),)
+    return ()
+
+
+# Findings are frozen, so one tuple serves every record with that value.
+_code_of_text = lru_cache(maxsize=4096)(_code_checked)
 
 
 def _required(field: str, value: str | None, title: str) -> list[Finding]:
     if value is None or not str(value).strip():
         return [Finding(field, f"{field}.missing", f"{title}缺失", value)]
     return []
+
+
+_CITIZEN_ID = codes.HolderCodeType.from_code("111").value
+
+# Region codes repeat across records; a Check is frozen, so cached results can be shared.
+_region_check = lru_cache(maxsize=4096)(regions.check)
+
+
+def _cert_number(field: str, number: str | None) -> list[Finding]:
+    """``cert_numbers.check`` of a 证号, with a shortcut for the usual well-formed one.
+
+    ``str.isprintable`` is false for every character of the categories ``cert_numbers`` refuses
+    (Cc, Cf, Zs, Zl, Zp) and for every whitespace character but the ASCII space, so a printable
+    number without a space and within the length passes that check: its result is then known.
+    """
+    if (
+        number
+        and len(number) <= cert_numbers.MAX_LENGTH
+        and number.isprintable()
+        and " " not in number
+    ):
+        return []
+    return _from_check(field, number, cert_numbers.check(number or ""))
 
 
 def _dates(valid_from: date | None, valid_until: date | None) -> list[Finding]:
@@ -95,7 +132,7 @@ def operator_findings(data: Mapping[str, Any]) -> list[Finding]:
     else:
         found += _from_check("uscc", code, uscc.check(code))
     found += _from_check(
-        "region_code", data.get("region_code"), regions.check(data.get("region_code") or "")
+        "region_code", data.get("region_code"), _region_check(data.get("region_code") or "")
     )
     if data.get("economic_type"):
         found += _code("economic_type", data["economic_type"], codes.EconomicType, "经济类型")
@@ -105,7 +142,7 @@ def operator_findings(data: Mapping[str, Any]) -> list[Finding]:
 
 def licence_findings(data: Mapping[str, Any]) -> list[Finding]:
     """Rules for an operating licence (经营许可证)."""
-    found = _from_check("number", data.get("number"), cert_numbers.check(data.get("number") or ""))
+    found = _cert_number("number", data.get("number"))
     cert_type = CATALOGUE.get(data.get("type_code") or "")
     if cert_type is None or cert_type.group is not CertGroup.LICENCE:
         found.append(
@@ -128,11 +165,7 @@ def vehicle_findings(data: Mapping[str, Any]) -> list[Finding]:
     found += _code("vehicle_type", data.get("vehicle_type"), codes.VehicleType, "车辆类型")
     found += _code("technical_grade", data.get("technical_grade"), codes.TechnicalGrade, "技术等级")
     found += _code("status", data.get("status"), codes.VehicleStatus, "车辆运行状态")
-    found += _from_check(
-        "transport_number",
-        data.get("transport_number"),
-        cert_numbers.check(data.get("transport_number") or ""),
-    )
+    found += _cert_number("transport_number", data.get("transport_number"))
     found += _scopes(data.get("business_scopes") or [])
     for dim in ("length_mm", "width_mm", "height_mm"):
         value = data.get(dim)
@@ -150,7 +183,7 @@ def practitioner_findings(data: Mapping[str, Any]) -> list[Finding]:
     id_type = data.get("id_type") or "111"
     found += _code("id_type", id_type, codes.HolderCodeType, "证件类型")
     number = data.get("id_number") or ""
-    if id_type == codes.HolderCodeType.from_code("111").value:
+    if id_type == _CITIZEN_ID:
         id_check = ric.check(number)
         found += _from_check("id_number", number, id_check)
         birth = data.get("birth_date")
@@ -163,8 +196,7 @@ def practitioner_findings(data: Mapping[str, Any]) -> list[Finding]:
     else:
         found += _required("id_number", number, "证件号码")
     found += _code("sex", data.get("sex"), codes.Sex, "性别")
-    for driving_class in split_driving_classes(data.get("driving_class") or ""):
-        found += _code("driving_class", driving_class, codes.DrivingClass, "准驾车型")
+    found += _driving_classes(data.get("driving_class") or "")
     for qualification in data.get("qualifications") or []:
         found += _code(
             "qualifications.category",
@@ -174,6 +206,14 @@ def practitioner_findings(data: Mapping[str, Any]) -> list[Finding]:
         )
         found += _dates(qualification.get("valid_from"), qualification.get("valid_until"))
     return found
+
+
+@lru_cache(maxsize=1024)
+def _driving_classes(text: str) -> tuple[Finding, ...]:
+    found: list[Finding] = []
+    for driving_class in split_driving_classes(text):
+        found += _code("driving_class", driving_class, codes.DrivingClass, "准驾车型")
+    return tuple(found)
 
 
 def split_driving_classes(text: str) -> list[str]:
