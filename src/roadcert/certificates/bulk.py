@@ -603,7 +603,24 @@ class _Operator:
         return found
 
 
-class _LicenceSource(_Source):
+class _OperatedSource(_Source):
+    """A licence or vehicle row, which carries its operator's columns (``op_*``)."""
+
+    def _operator(
+        self,
+        cache: dict[int, list[quality.Finding]],
+        own_rules: Callable[[Any], list[quality.Finding]],
+    ) -> tuple[_Operator, list[quality.Finding]]:
+        """The operator, and the 不规范数据 findings of operator (cached) and record together."""
+        operator = _Operator(self.row)
+        findings = [
+            *operator.findings(cache, self.row.operator_id),
+            *own_rules(self.row._mapping),
+        ]
+        return operator, findings
+
+
+class _LicenceSource(_OperatedSource):
     kind = SourceKind.LICENCE
 
     @property
@@ -621,11 +638,7 @@ class _LicenceSource(_Source):
         operator_findings: dict[int, list[quality.Finding]],
     ) -> faces.Content:
         row = self.row
-        operator = _Operator(row)
-        findings = [
-            *operator.findings(operator_findings, row.operator_id),
-            *quality.licence_findings(row._mapping),
-        ]
+        operator, findings = self._operator(operator_findings, quality.licence_findings)
         return licence_content(cert_type, row, operator, authority, findings)
 
 
@@ -633,7 +646,7 @@ class _LicenceSource(_Source):
 _TRANSPORT_TYPES = {False: ROAD_TRANSPORT_CERTIFICATE, True: RIDE_HAILING_TRANSPORT_CERTIFICATE}
 
 
-class _VehicleSource(_Source):
+class _VehicleSource(_OperatedSource):
     kind = SourceKind.VEHICLE
 
     @property
@@ -650,11 +663,7 @@ class _VehicleSource(_Source):
         operator_findings: dict[int, list[quality.Finding]],
     ) -> faces.Content:
         row = self.row
-        operator = _Operator(row)
-        findings = [
-            *operator.findings(operator_findings, row.operator_id),
-            *quality.vehicle_findings(row._mapping),
-        ]
+        operator, findings = self._operator(operator_findings, quality.vehicle_findings)
         return transport_content(
             cert_type, row, operator, row.licence_number, authority, row.photo_sm3, findings
         )
