@@ -37,6 +37,7 @@ from roadcert.certificates.bulk import SLICE_SIZE
 from roadcert.certificates.collection import (
     CollectionRate,
     collection_rates,
+    collection_summary,
     percent,
     province_total,
 )
@@ -546,12 +547,7 @@ def quality(
     total = province_total(rates) if authority_id is None else None
     open_total = sum(r.non_standard_total for r in rates)
     if as_json:
-        summary: dict[str, Any] = {
-            "date": today.isoformat(),
-            "authorities": [r.as_dict() for r in rates],
-            "province_total": total.as_dict() if total else None,
-            "non_standard_total": open_total,
-        }
+        summary = collection_summary(rates, today, whole_province=authority_id is None)
         if as_list:
             summary["records"] = records
             summary["records_not_shown"] = open_total - len(records)

@@ -118,7 +118,8 @@ def test_synth_import_issue_agree_with_the_manifest(database: str, tmp_path: Pat
     # Importing the same export again changes nothing; issuing again signs nothing.
     again_report = tmp_path / "again"
     _roadcert(env, tmp_path, "import", str(export), "--report", str(again_report))
-    again = json.loads((again_report / "report.json").read_text(encoding="utf-8"))["totals"]
+    again_summary = json.loads((again_report / "report.json").read_text(encoding="utf-8"))
+    again = again_summary["totals"]
     assert (again["new"], again["updated"]) == (0, 0)
     assert again["unchanged"] == totals["new"] + totals["updated"] + totals["unchanged"]
     second = json.loads(_roadcert(env, tmp_path, "issue", "--all", "--json").stdout)
@@ -126,3 +127,9 @@ def test_synth_import_issue_agree_with_the_manifest(database: str, tmp_path: Pat
 
     quality = json.loads(_roadcert(env, tmp_path, "quality", "--json").stdout)
     assert quality, "quality reports the collection rate per authority"
+    # The re-import's report carries the same 制证率 figures, and they are the manifest's.
+    assert again_summary["collection"] == quality
+    rates = {r["uscc"]: (r["valid"], r["with_ecert"]) for r in quality["authorities"]}
+    assert rates == {
+        a["uscc"]: (a["certificates_valid"], a["ecerts"]) for a in manifest["authorities"]
+    }

@@ -237,6 +237,24 @@ def province_total(rates: Sequence[CollectionRate], name: str = "全省合计") 
     return total
 
 
+def collection_summary(
+    rates: Sequence[CollectionRate], today: date, *, whole_province: bool = True
+) -> dict[str, Any]:
+    """``rates`` as JSON: what ``roadcert quality --json`` prints and report.json of an import
+    holds under ``collection``, so the two always agree.
+
+    ``province_total`` is the 全省合计 row, or None when ``rates`` are not the whole province
+    (``quality --authority``).
+    """
+    total = province_total(rates) if whole_province else None
+    return {
+        "date": today.isoformat(),
+        "authorities": [r.as_dict() for r in rates],
+        "province_total": total.as_dict() if total else None,
+        "non_standard_total": sum(r.non_standard_total for r in rates),
+    }
+
+
 def percent(rate: float | None) -> str:
     """``87.5%`` for display, cut (not rounded) so it never shows a band it has not reached."""
     if rate is None:

@@ -7,9 +7,11 @@ with exit code 2 and a Chinese message; an interrupted run keeps the batches it 
 
 from __future__ import annotations
 
+import json
+import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -27,6 +29,7 @@ from rich.progress import (
 from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
+from roadcert.certificates.collection import percent
 from roadcert.errors import RoadcertError
 from roadcert.migration.importer import DEFAULT_BATCH, Importer, ImportResult, build_summary
 from roadcert.migration.reader import Source
@@ -92,6 +95,9 @@ def import_(
         Encoding, typer.Option("--encoding", help="CSV、JSONL 文件的编码")
     ] = Encoding.UTF8,
     actor: Annotated[str, typer.Option("--actor", help="记入台账变更历史的操作人")] = "import",
+    as_json: Annotated[
+        bool, typer.Option("--json", help="结果以 JSON 输出（与 report.json 相同）")
+    ] = False,
 ) -> None:
     """导入存量数据（原运政系统导出）：逐行校验，分批写入台账，输出拒收清单和导入报告。"""
     try:
@@ -123,7 +129,10 @@ def import_(
         _fail(f"导入失败：{exc.__class__.__name__}：{exc}"[:500], "import.failed", 1)
     finally:
         runtime.engine.dispose()
-    _print_summary(result)
+    if as_json:
+        sys.stdout.write(json.dumps(build_summary(result), ensure_ascii=False, indent=2) + "\n")
+    else:
+        _print_summary(result)
     if not result.balanced:
         _fail("各表行数与新增、更新、未变、拒收之和不一致（请报告此问题）", "import.unbalanced", 1)
 
@@ -159,7 +168,38 @@ def _print_summary(result: ImportResult) -> None:
     rate = summary["rows_per_second"] or 0
     out.print(f"用时 {result.elapsed:.1f} 秒，{rate:,.0f} 行/秒")
     out.print(f"拒收问题 {result.problems} 条：{result.report_dir / 'rejects.csv'}")
+    _print_collection(summary)
     out.print(f"报告：{result.report_dir / 'report.json'}")
+
+
+def _print_collection(summary: dict[str, Any]) -> None:
+    """制证率 per authority after the import, from the report's ``collection`` (the shape of
+    ``roadcert quality --json``), so the table and report.json cannot differ."""
+    collection = summary["collection"]
+    if collection is None:
+        error = summary["collection_error"]
+        out.print(f"制证率：{error['message'] if error else '未统计'}", highlight=False)
+        return
+    table = Table("核发机关", title=f"导入后的制证率（{collection['date']}）")
+    for column in ("应制证", "已制证", "制证率"):
+        table.add_column(column, justify="right")
+    total = collection["province_total"]
+    for row in [*collection["authorities"], *([total] if total else [])]:
+        name = escape(row["authority"])
+        if row is not total and not row["ecert_enabled"]:
+            name += "（未启用）"
+        table.add_row(
+            f"[bold]{name}[/]" if row is total else name,
+            str(row["valid"]),
+            str(row["with_ecert"]),
+            percent(row["rate"]),
+        )
+    out.print(table)
+    out.print(
+        f"制证率统计用时 {summary['collection_seconds']:.1f} 秒；"
+        "得分、激活率和不规范数据见 roadcert quality",
+        highlight=False,
+    )
 
 
 __all__ = ["Encoding", "import_"]

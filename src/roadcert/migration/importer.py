@@ -29,7 +29,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -39,10 +39,11 @@ from sqlalchemy import Table as SqlTable
 from sqlalchemy.orm import Session
 
 from roadcert.audit.service import AuditService
+from roadcert.certificates.collection import CollectionRate, collection_rates, collection_summary
 from roadcert.crypto.sm import sm3
 from roadcert.db import transaction, utcnow
 from roadcert.errors import Conflict, RoadcertError, validation_details
-from roadcert.kit.chinatime import CHINA_OFFSET
+from roadcert.kit.chinatime import CHINA_OFFSET, china_date
 from roadcert.migration.columns import Table, ValueKind
 from roadcert.migration.reader import (
     ExportUnreadable,
@@ -161,6 +162,12 @@ class ImportResult:
     elapsed: float = 0.0
     completed: bool = False
     error: RoadcertError | None = None
+    # 制证率 per authority over the whole ledger once the run stopped (``Importer.collect``),
+    # the China date it was computed for, how long it took, or why there is none.
+    collection: list[CollectionRate] | None = None
+    collection_date: date | None = None
+    collection_seconds: float | None = None
+    collection_error: RoadcertError | None = None
 
     @property
     def rows(self) -> int:
@@ -174,10 +181,12 @@ class ImportResult:
 
 
 def build_summary(result: ImportResult) -> dict[str, Any]:
-    """report.json: per-table counts, 不规范数据 by rule, time and rate.
+    """report.json: per-table counts, 不规范数据 by rule, time and rate, and 制证率 per authority.
 
     The one place the import report is assembled; figures computed over the whole ledger after
-    the import (such as 制证率 per authority) belong here too.
+    the import belong here too. ``collection`` has the shape of ``roadcert quality --json``
+    (``collection.collection_summary``); ``elapsed_seconds`` and ``rows_per_second`` leave out
+    the time it took (``collection_seconds``).
     """
     tables: dict[str, Any] = {}
     totals = Counter[str]()
@@ -202,9 +211,7 @@ def build_summary(result: ImportResult) -> dict[str, Any]:
         "source": str(result.path),
         "report": str(result.report_dir),
         "completed": result.completed,
-        "error": None
-        if result.error is None
-        else {"code": result.error.code, "message": result.error.message},
+        "error": _error_of(result.error),
         "started_at": result.started_at.isoformat(),
         "finished_at": datetime.fromtimestamp(finished, result.started_at.tzinfo).isoformat(),
         "elapsed_seconds": round(result.elapsed, 3),
@@ -217,7 +224,18 @@ def build_summary(result: ImportResult) -> dict[str, Any]:
         "balanced": result.balanced,
         "non_standard": dict(sorted(non_standard.items())),
         "rejects": {"file": "rejects.csv", "lines": result.problems},
+        "collection": None
+        if result.collection is None or result.collection_date is None
+        else collection_summary(result.collection, result.collection_date),
+        "collection_seconds": None
+        if result.collection_seconds is None
+        else round(result.collection_seconds, 3),
+        "collection_error": _error_of(result.collection_error),
     }
+
+
+def _error_of(error: RoadcertError | None) -> dict[str, str] | None:
+    return None if error is None else {"code": error.code, "message": error.message}
 
 
 class Progress(Protocol):
@@ -1097,6 +1115,9 @@ class Importer:
     The checking process is started with ``spawn``, which imports the calling program's main
     module again: a script that imports with ``parallel`` must guard its main code with
     ``if __name__ == "__main__":`` (the ``roadcert`` command does).
+
+    Once the run stops, completed or not, it computes 制证率 per authority over the whole ledger
+    for the report (``collect``); a caller that times the import alone turns that off.
     """
 
     def __init__(
@@ -1108,6 +1129,7 @@ class Importer:
         actor: str = "import",
         progress: Progress | None = None,
         parallel: bool | None = None,
+        collect: bool = True,
     ) -> None:
         if batch < 1:
             raise ValueError("batch must be positive")
@@ -1118,6 +1140,7 @@ class Importer:
         self.progress: Progress = progress or _NoProgress()
         # None: decide by the size of the export and the load of the machine.
         self.parallel = parallel
+        self.collect = collect
         self.authorities: dict[str, Authority] = {}
         self.authority_ids: dict[str, int] = {}
         self.photos = PhotoFiles(Path("."))
@@ -1145,6 +1168,7 @@ class Importer:
         self.photos = PhotoFiles(path if path.is_dir() else path.parent)
         result = ImportResult(path, report_dir, started, self.batch, self.encoding, self.actor)
         clock = time.perf_counter()
+        interrupted = False
         with (report_dir / "rejects.csv").open("w", encoding="utf-8-sig", newline="") as handle:
             rejects = csv.writer(handle)
             rejects.writerow(REJECT_HEADERS)
@@ -1162,6 +1186,7 @@ class Importer:
                 result.error = exc
                 raise
             except BaseException as exc:  # a database error, Ctrl-C: the report still says so
+                interrupted = not isinstance(exc, Exception)
                 result.error = RoadcertError(
                     f"导入中断（{type(exc).__name__}）：已提交的批次保留，重新导入即可继续",
                     code="import.interrupted",
@@ -1170,6 +1195,8 @@ class Importer:
                 raise
             finally:
                 result.elapsed = time.perf_counter() - clock
+                if self.collect:
+                    self._collect(result, interrupted)
                 _write_summary(result)
         if result.completed:
             self._audit(result)
@@ -1290,6 +1317,39 @@ class Importer:
                 self.progress.advance(source, message[2])
             else:
                 self.progress.finish(source)
+
+    def _collect(self, result: ImportResult, interrupted: bool) -> None:
+        """制证率 per authority into ``result``: the baseline after a first import (nothing is
+        issued yet), the real rate once ``roadcert issue`` ran.
+
+        Never raises: it runs while the report is being finished, and a failure here must
+        neither hide the import's own error nor cost the report. A Ctrl-C that stopped the
+        import skips it (the user asked to stop; ``roadcert quality`` gives the same figures).
+        """
+        if interrupted:
+            result.collection_error = RoadcertError(
+                "导入被中断，未统计制证率（可用 roadcert quality 查看）",
+                code="import.collection_skipped",
+                status=500,
+            )
+            return
+        started = time.perf_counter()
+        try:
+            today = china_date(self.runtime.clock())
+            with transaction(self.runtime.sessions) as session:
+                rates = collection_rates(session, today)
+        except (Exception, KeyboardInterrupt) as exc:  # the import itself is already settled
+            stopped = isinstance(exc, KeyboardInterrupt)
+            result.collection_error = RoadcertError(
+                ("制证率统计被中断" if stopped else f"制证率统计失败（{type(exc).__name__}）")
+                + "：导入本身不受影响，可用 roadcert quality 查看",
+                code="import.collection_interrupted" if stopped else "import.collection_failed",
+                status=500,
+            )
+        else:
+            result.collection, result.collection_date = rates, today
+        finally:
+            result.collection_seconds = time.perf_counter() - started
 
     def _audit(self, result: ImportResult) -> None:
         with transaction(self.runtime.sessions) as session:
