@@ -358,12 +358,21 @@ def main() -> None:
             f"{r.ecerts_per_s:>11,.0f}{ratio:>9}{multi:>9}{r.issue_peak_mb:>9,.0f}"
         )
     print()
-    print("issuance time split (seconds summed over workers, share of their total):")
+    print(
+        "issuance time split (CPU seconds summed over workers and their writer threads, share of"
+        " that CPU, µs per e-cert; wait: wall time of reads and writes beyond their CPU):"
+    )
     for r in results:
-        total = sum(r.time_split.values()) or 1.0
-        parts = ", ".join(f"{k} {v:,.1f} ({v / total:.0%})" for k, v in r.time_split.items())
+        cpu = {k: v for k, v in r.time_split.items() if k != "wait"}
+        total = sum(cpu.values()) or 1.0
+        per = 1e6 / r.issued if r.issued else 0.0
+        parts = ", ".join(
+            f"{k} {v:,.1f} ({v / total:.0%}, {v * per:,.0f} µs)" for k, v in cpu.items()
+        )
+        wait = r.time_split.get("wait", 0.0)
         size = f"; database {r.database_mb:,.0f} MB" if r.database_mb else ""
-        print(f"  {r.backend}: {parts}{size}")
+        print(f"  {r.backend}: {parts}; CPU {total * per:,.0f} µs an e-cert")
+        print(f"  {r.backend}: wait {wait:,.1f}{size}")
         print(f"  {r.backend} refused by reason: {r.refused_by_code}")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import itertools
 from datetime import timedelta
@@ -9,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from roadcert.catalog.types import (
     CATALOGUE,
@@ -214,6 +215,40 @@ def test_a_concurrent_run_over_the_same_slice_keeps_one_current_version(
         select(Ecert.current_key).where(Ecert.source_kind == "practitioner")
     ).all()
     assert len(keys) == len(set(keys)) == 3
+
+
+def test_an_index_taken_behind_the_bitmap_is_drawn_again(
+    services: Services, runtime: Runtime
+) -> None:
+    ledger = _province(services)
+    authority_id = ledger["authority"].id
+    work = bulk.plan(services.session, slice_size=100)
+    bulk.ensure_keys(services.session, services.keys, work.authorities)
+    licences, vehicles, practitioners = work.slices
+    issuer = _issuer(runtime)
+    assert issuer.run(licences).issued == 2
+    assert issuer.run(vehicles).issued == 2  # the bitmap now holds ids up to the fourth
+    # The writer's next draw, taken by a version its bitmap cannot see: one with an id below
+    # the highest it has read, as an e-cert issued from the web and committed late would be.
+    upcoming = copy.deepcopy(issuer._used[authority_id]).draw(copy.deepcopy(issuer._index_rng))
+    model = services.session.scalars(select(Ecert).order_by(Ecert.id)).first()
+    assert model is not None
+    row = {c.key: getattr(model, c.key) for c in Ecert.__table__.columns}
+    row |= {
+        "id": -1,
+        "identifier": "late",
+        "serial": "LATE",
+        "current_key": None,
+        "status_index": upcoming,
+    }
+    services.session.execute(insert(Ecert), [row])
+    services.session.flush()
+    result = issuer.run(practitioners)
+    assert (result.issued, result.retries) == (3, 1)
+    indices = services.session.scalars(
+        select(Ecert.status_index).where(Ecert.authority_id == authority_id)
+    ).all()
+    assert len(indices) == len(set(indices)) == 8 and upcoming in indices
 
 
 def test_slices_cover_every_record_once(services: Services) -> None:

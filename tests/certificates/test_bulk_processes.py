@@ -132,10 +132,13 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
 ) -> None:
     run = _issue(province, tmp_path)
     deadline = time.monotonic() + 120
+    # Poll often: signing the whole ledger takes a few tenths of a second once the first batch
+    # is in, so the kill must follow the first commit closely to land part-way (the pause
+    # leaves SQLite's lock, which every transaction here takes, to the writers).
     while _count(province) == 0:
         assert run.poll() is None, "the run ended before writing anything"
         assert time.monotonic() < deadline, "no e-cert was written in time"
-        time.sleep(0.02)
+        time.sleep(0.002)
     os.killpg(run.pid, signal.SIGKILL)
     run.wait(timeout=30)
     killed_at = _count(province)

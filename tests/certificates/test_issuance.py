@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
+from alembic import command
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from roadcert.catalog.types import CATALOGUE
 from roadcert.certificates.models import Ecert, EcertStatus
 from roadcert.certificates.service import IssuanceRefused, NotStandardData
+from roadcert.config import Environment, Settings
 from roadcert.crypto import cbor, sm, x509
+from roadcert.crypto.keystore import FileKeyStore
+from roadcert.db import make_engine, make_sessionmaker
 from roadcert.kit import ecert_id
-from roadcert.runtime import Services
+from roadcert.migrate import alembic_config, upgrade
+from roadcert.runtime import Runtime, Services
 from tests import factories as f
 
 
@@ -208,3 +218,46 @@ def test_only_one_current_version_is_possible(services: Services) -> None:
         services.session.add(clone)
         services.session.flush()
     services.session.rollback()
+
+
+def test_items_are_read_from_the_signed_bytes(services: Services) -> None:
+    auth = f.authority(services)
+    outcome = f.licence(services, auth, f.operator(services, auth))
+    (ecert,) = outcome.effect.issued
+    document = cbor.decode(ecert.signed_data)
+    cert_type = CATALOGUE[ecert.type_code]
+    assert ecert.face == {item.key: document[item.ext_code] for item in cert_type.face}
+    assert ecert.metadata_items["ZZBS"] == ecert.identifier
+    assert set(ecert.metadata_items) | {i.ext_code for i in cert_type.face} == set(document)
+
+
+def test_a_downgrade_restores_the_item_columns_from_the_signed_bytes(
+    empty_database: str, tmp_path: Path, store: FileKeyStore
+) -> None:
+    upgrade(empty_database)
+    engine = make_engine(empty_database)
+    try:
+        settings = Settings(env=Environment.TEST, data_dir=tmp_path, province_code="220000")
+        runtime = Runtime(settings, engine, make_sessionmaker(engine), store)
+        with runtime.sessions() as session:
+            svc = runtime.services(session, actor="test")
+            auth = f.authority(svc)
+            (ecert,) = f.licence(svc, auth, f.operator(svc, auth)).effect.issued
+            session.commit()
+            identifier, meta, face = ecert.identifier, ecert.metadata_items, ecert.face
+        config = alembic_config(empty_database)
+        command.downgrade(config, "a16e8b42769c")
+        with engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT metadata_items, face FROM ecert WHERE identifier = :i"),
+                {"i": identifier},
+            ).one()
+        restored = [json.loads(v) if isinstance(v, str) else v for v in row]
+        assert restored == [meta, face]
+        assert meta["ZZBS"] == identifier and face
+        command.upgrade(config, "head")
+        with Session(engine) as session:
+            again = session.scalars(select(Ecert).where(Ecert.identifier == identifier)).one()
+            assert (again.metadata_items, again.face) == (meta, face)
+    finally:
+        engine.dispose()

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
-import uuid
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,7 +44,6 @@ from roadcert.registry.schemas import VehicleChange
 from roadcert.runtime import Runtime, Services
 from tests import factories as f
 from tests.clients import Client, new_client
-from tests.conftest import POSTGRES_URL
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 TTL = 3600
@@ -439,7 +435,7 @@ def _bulk_insert(
     (model,) = f.licence(svc, authority, f.operator(svc, authority)).effect.issued
     svc.session.flush()
     columns = {c.key: getattr(model, c.key) for c in Ecert.__table__.columns if c.key != "id"}
-    columns |= {"signed_data": b"", "signature": b"", "metadata_items": {}, "face": {}}
+    columns |= {"signed_data": b"", "signature": b""}
     free = [i for i in range(within) if i != model.status_index]
     indices = random.Random(3).sample(free, count)
     states = [EcertStatus.VALID, EcertStatus.SUPERSEDED, EcertStatus.REVOKED, EcertStatus.SUSPENDED]
@@ -563,30 +559,6 @@ def test_cli_exports_the_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
 # -- migration -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def empty_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """The URL of an empty database of each backend (PostgreSQL: a throw-away schema)."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrate.db'}"
-        return
-    schema = f"rc_mig_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = make_engine(POSTGRES_URL)
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true and is not reachable: {exc}")
-        pytest.skip(f"PostgreSQL not reachable: {exc}")
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{separator}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
-
-
 def test_the_migration_gives_existing_versions_their_indices(empty_database: str) -> None:
     config = alembic_config(empty_database)
     command.upgrade(config, "4c4afe5f237d")  # before status lists
@@ -672,8 +644,6 @@ def test_a_bulk_allocator_grows_from_its_sample_without_counting(services: Servi
                 "valid_from": date(2026, 1, 1),
                 "valid_until": date(2030, 1, 1),
                 "operation": "new",
-                "metadata_items": {},
-                "face": {},
                 "signed_data": b"",
                 "signature": b"",
                 "signing_key_id": key.id,
@@ -700,3 +670,48 @@ def test_a_bulk_allocator_grows_from_its_sample_without_counting(services: Servi
     exact = StatusIndexAllocator(repo, first_batch=500)
     assert exact.allocate(authority.id) not in used
     assert counted == [authority.id]  # without estimate_fill the allocator counts
+
+
+# -- the bulk writer's bitmap of used indices ------------------------------------------------------
+
+
+def test_used_indices_draw_only_free_indices_and_grow_at_half_full() -> None:
+    used = status.UsedIndices()
+    taken = set(random.Random(5).sample(range(MIN_LIST_SIZE), 3000))
+    used.add((row_id, index) for row_id, index in enumerate(sorted(taken), start=1))
+    assert used.count == 3000 and used.last_id == 3000
+    used.add([(7, sorted(taken)[0])])  # seen again: neither counted twice nor moving last_id
+    assert used.count == 3000 and used.last_id == 3000
+    rng = random.Random(6)
+    drawn = [used.draw(rng) for _ in range(MIN_LIST_SIZE)]
+    assert len(set(drawn)) == len(drawn)
+    assert not taken & set(drawn)
+    assert all(i in used for i in drawn) and all(i in used for i in taken)
+    assert used.count == 3000 + MIN_LIST_SIZE
+    # Never more than half full: the size is what list_size gives for the count.
+    assert used.size == list_size(used.count) == 4 * MIN_LIST_SIZE
+    assert max(drawn) >= 2 * MIN_LIST_SIZE  # draws went over the grown list
+
+
+def test_used_indices_take_a_list_as_large_as_its_highest_index() -> None:
+    used = status.UsedIndices()
+    used.add([(1, 5 * MIN_LIST_SIZE)])
+    assert used.size == 8 * MIN_LIST_SIZE and 5 * MIN_LIST_SIZE in used
+    assert -1 not in used and 9 * MIN_LIST_SIZE not in used
+
+
+def test_used_indices_draw_uniformly_over_the_free_ones() -> None:
+    # Every fourth index of the first half used; the draws (without replacement, uniform over
+    # the free ones) fall in each eighth of the list in proportion to its free indices.
+    used = status.UsedIndices()
+    used.add((i + 1, i) for i in range(0, MIN_LIST_SIZE // 2, 4))
+    free = [MIN_LIST_SIZE // 8 - (MIN_LIST_SIZE // 32 if b < 4 else 0) for b in range(8)]
+    rng = random.Random(7)
+    draws = 4000
+    counts = [0] * 8
+    for _ in range(draws):
+        counts[used.draw(rng) * 8 // MIN_LIST_SIZE] += 1
+    assert used.size == MIN_LIST_SIZE  # never more than half full, so it did not grow
+    expected = [draws * f / sum(free) for f in free]
+    chi2 = sum((c - e) ** 2 / e for c, e in zip(counts, expected, strict=True))
+    assert chi2 < 24.3  # 7 degrees of freedom, p = 0.001

@@ -1,15 +1,16 @@
 """Bulk issuance (存量证照批量制发, seed 002 §5.2): every due e-cert of the ledger, on every core.
 
 The work is cut into slices: a run of ids of one kind of ledger record (licences, vehicles,
-practitioners) of the authorities in scope. A slice is issued in three steps:
+practitioners) of one authority. A slice is issued in three steps:
 
 1. **read**, in one short transaction: the slice's records as plain rows (a few set queries,
    no ORM objects) and the current keys of the e-certs already made from them;
 2. **sign**, outside any transaction: for every target without a current version, the same
    preconditions and content as ``IssuanceService.issue`` (the shared functions of
    certificates/service.py), a GB/T 36904 identifier, deterministic CBOR, the SM2 signature;
-3. **write**, one short transaction per batch: status-list indices, one multi-row INSERT,
-   COMMIT.
+3. **write**, one short transaction per batch, in a writer thread while the next batch is
+   signed: status-list indices (drawn from the worker's bitmap of the authority's used ones,
+   ``UsedIndices``), one multi-row INSERT, COMMIT.
 
 No transaction is open while signing, so on SQLite (where a writer holds the database lock for
 its whole transaction) the workers sign in parallel and only queue for the brief writes.
@@ -37,10 +38,17 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import zip_longest
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
@@ -58,7 +66,6 @@ from roadcert.catalog.types import (
 from roadcert.certificates import faces
 from roadcert.certificates.bulk_repository import BulkRepository
 from roadcert.certificates.models import EcertStatus, Operation, SourceKind
-from roadcert.certificates.repository import EcertRepository
 from roadcert.certificates.service import (
     IssuanceRefused,
     licence_content,
@@ -66,7 +73,7 @@ from roadcert.certificates.service import (
     transport_content,
     type_for_category,
 )
-from roadcert.certificates.status import StatusIndexAllocator
+from roadcert.certificates.status import UsedIndices
 from roadcert.config import Settings
 from roadcert.crypto import cbor
 from roadcert.crypto.keystore import KeyStore
@@ -94,7 +101,8 @@ Clock = Callable[[], datetime]
 
 @dataclass(frozen=True)
 class Slice:
-    """A run of ids of one kind of ledger record, in the authorities of a scope."""
+    """A run of ids of one kind of ledger record of one authority (``authority_ids``: a tuple,
+    as slices queued by earlier versions, which mixed authorities, still read)."""
 
     kind: SourceKind
     first_id: int
@@ -186,12 +194,22 @@ def plan(
                 for _, _, count in repo.slice_bounds(kind, [authority.id], 1 << 30, condition)
             )
             disabled.append((authority, held))
+    # One authority per slice: a write batch then locks one authority row (PostgreSQL) and
+    # brings one authority's used status indices up to date. The authorities' slices are dealt
+    # in turn, so workers taking consecutive slices work on different authorities and seldom
+    # wait for each other's lock.
     slices: list[Slice] = []
-    ids = tuple(a.id for a in enabled)
-    if ids:
-        for kind, condition in kinds:
-            for first, last, count in repo.slice_bounds(kind, ids, slice_size, condition):
-                slices.append(Slice(kind, first, last, count, ids, type_code))
+    for kind, condition in kinds:
+        runs = [
+            [
+                Slice(kind, first, last, count, (authority.id,), type_code)
+                for first, last, count in repo.slice_bounds(
+                    kind, [authority.id], slice_size, condition
+                )
+            ]
+            for authority in enabled
+        ]
+        slices += [piece for turn in zip_longest(*runs) for piece in turn if piece is not None]
     return Plan(slices, enabled, disabled)
 
 
@@ -212,36 +230,36 @@ class Refusal:
 
 @dataclass
 class Timing:
-    """Where a worker's time went, in seconds."""
+    """Where a worker's time went, in seconds: CPU time of the worker's thread per step, so a
+    busy machine (other processes on the cores) does not inflate a step, and the time spent
+    waiting for the database apart."""
 
     read: float = 0.0  # SQL of the read step
     build: float = 0.0  # preconditions, rules, faces, identifiers (Python)
     encode: float = 0.0  # deterministic CBOR
     sign: float = 0.0  # SM2
-    write: float = 0.0  # status indices, INSERT, COMMIT
+    write: float = 0.0  # status indices, INSERT, COMMIT (on SQLite, the database's own work)
+    wait: float = 0.0  # read and write wall time beyond their CPU: locks, the server, disk
+
+    STEPS: ClassVar[tuple[str, ...]] = ("read", "build", "encode", "sign", "write", "wait")
 
     def add(self, other: Timing) -> None:
         """Add another worker's or slice's time."""
-        self.read += other.read
-        self.build += other.build
-        self.encode += other.encode
-        self.sign += other.sign
-        self.write += other.write
+        for step in self.STEPS:
+            setattr(self, step, getattr(self, step) + getattr(other, step))
 
     @property
     def total(self) -> float:
         """All accounted time."""
-        return self.read + self.build + self.encode + self.sign + self.write
+        return sum(getattr(self, step) for step in self.STEPS)
 
     def as_dict(self) -> dict[str, float]:
         """Seconds per step, summed over workers."""
-        return {
-            "read": round(self.read, 3),
-            "build": round(self.build, 3),
-            "encode": round(self.encode, 3),
-            "sign": round(self.sign, 3),
-            "write": round(self.write, 3),
-        }
+        return {step: round(getattr(self, step), 3) for step in self.STEPS}
+
+
+#: The clock of the time split: CPU time of the calling thread.
+_cpu = time.thread_time
 
 
 @dataclass
@@ -344,9 +362,12 @@ class SliceIssuer:
         self.batch_size = batch_size
         # Serials must be unique, not secret: one seed from the OS, then a fast generator.
         self._rng = random.Random(os.urandom(32))
+        self._index_rng = random.Random(os.urandom(32))  # the writer thread's own
         self._authorities: dict[int, Authority] = {}
         self._keys: dict[int, tuple[int, Callable[[bytes], bytes]]] = {}
         self._builders: dict[tuple[str, str], ecert_id.Builder] = {}
+        # Each authority's used status indices, kept up to date by this writer (``_write``).
+        self._used: dict[int, UsedIndices] = {}
 
     def run(self, piece: Slice) -> SliceResult:
         """Issue every due e-cert of ``piece``; commits per batch."""
@@ -362,25 +383,50 @@ class SliceIssuer:
     def _run(self, piece: Slice) -> SliceResult:
         result = SliceResult(records=piece.records)
         timing = result.timing
-        started = time.perf_counter()
+        started, started_wall = _cpu(), time.perf_counter()
         session = self.sessions()
         try:
             sources = self._read(session, piece, result)
             session.rollback()  # end the read transaction before the long signing step
-            timing.read += time.perf_counter() - started
-            signed = list(self._sign_all(sources, piece.type_code, result))
-            for start in range(0, len(signed), self.batch_size):
-                self._write(session, signed[start : start + self.batch_size], result)
         finally:
             session.close()
+        timing.read += (cpu := _cpu() - started)
+        timing.wait += max(0.0, time.perf_counter() - started_wall - cpu)
+        # Batches are written by a thread of their own while this one signs the next: a write
+        # waiting for the database (SQLite's single writer lock, the PostgreSQL server) then
+        # leaves the core to signing instead of idling it. Both threads' C work (SM2, SQLite,
+        # the network) runs without the GIL.
+        writes: list[Future[SliceResult]] = []
+        with ThreadPoolExecutor(1, thread_name_prefix="roadcert-bulk-writer") as writer:
+            batch: list[_Signed] = []
+            for signed in self._sign_all(sources, piece.type_code, result):
+                batch.append(signed)
+                if len(batch) == self.batch_size:
+                    writes.append(writer.submit(self._write_batch, batch))
+                    batch = []
+            if batch:
+                writes.append(writer.submit(self._write_batch, batch))
+        # Leaving the block waited for every batch handed over; the first failure is raised.
+        for future in writes:
+            result.add(future.result())
         return result
+
+    def _write_batch(self, batch: list[_Signed]) -> SliceResult:
+        """Write one batch in a session of its own (runs in the writer thread)."""
+        written = SliceResult()
+        session = self.sessions()
+        try:
+            self._write(session, batch, written)
+        finally:
+            session.close()
+        return written
 
     # -- read --------------------------------------------------------------------------------
 
     def _read(self, session: Session, piece: Slice, result: SliceResult) -> list[_Source]:
         repo = BulkRepository(session)
         self._load_context(session, piece.authority_ids)
-        existing = repo.current_keys(piece.kind, piece.first_id, piece.last_id)
+        existing = repo.current_keys(piece.kind, piece.first_id, piece.last_id, piece.authority_ids)
         sources: list[_Source]
         if piece.kind is SourceKind.LICENCE:
             rows = repo.licences(
@@ -431,7 +477,7 @@ class SliceIssuer:
         today = china_date(now)
         operator_findings: dict[int, list[quality.Finding]] = {}
         for source in sources:
-            mark = time.perf_counter()
+            mark = _cpu()
             for cert_type in source.types():
                 if type_code is not None and cert_type.type_code != type_code:
                     continue
@@ -464,14 +510,14 @@ class SliceIssuer:
                 identifier = self._builder(cert_type, authority).identifier(serial, 1)
                 meta = faces.metadata(content, identifier, authority, today)
                 document = faces.signed_document(meta, cert_type, content.face)
-                encoding = time.perf_counter()
+                encoding = _cpu()
                 timing.build += encoding - mark
                 signed = cbor.encode_ordered(document)
-                signing = time.perf_counter()
+                signing = _cpu()
                 timing.encode += signing - encoding
                 key_id, sign = self._keys[authority.id]
                 signature = sign(signed)
-                mark = time.perf_counter()
+                mark = _cpu()
                 timing.sign += mark - signing
                 yield _Signed(
                     key,
@@ -495,8 +541,6 @@ class SliceIssuer:
                         "status_changed_at": now,
                         "status_reason": None,
                         "operation": str(Operation.NEW),
-                        "metadata_items": meta,
-                        "face": content.face,
                         "signed_data": signed,
                         "signature": signature,
                         "signing_key_id": key_id,
@@ -506,7 +550,7 @@ class SliceIssuer:
                         "activated_at": None,
                     },
                 )
-            timing.build += time.perf_counter() - mark
+            timing.build += _cpu() - mark
 
     def _builder(self, cert_type: CertificateType, authority: Authority) -> ecert_id.Builder:
         key = (cert_type.type_code, authority.uscc)
@@ -518,34 +562,42 @@ class SliceIssuer:
     # -- write -------------------------------------------------------------------------------
 
     def _write(self, session: Session, batch: list[_Signed], result: SliceResult) -> None:
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), _cpu()
         pending = batch
+        repo = BulkRepository(session)
         for attempt in range(MAX_WRITE_ATTEMPTS):
-            # A first draw the size of the batch: one query for most batches.
-            allocator = StatusIndexAllocator(
-                EcertRepository(session), first_batch=len(pending), estimate_fill=True
-            )
+            authority_ids = sorted({item.row["authority_id"] for item in pending})
             try:
                 if attempt:
                     # Another run wrote some of these targets meanwhile: theirs stand.
-                    taken = BulkRepository(session).existing_current_keys(
-                        s.current_key for s in pending
-                    )
+                    taken = repo.existing_current_keys(s.current_key for s in pending)
                     result.existing += sum(1 for s in pending if s.current_key in taken)
                     pending = [s for s in pending if s.current_key not in taken]
-                BulkRepository(session).lock_authorities(
-                    {item.row["authority_id"] for item in pending}
-                )
+                # With the authorities' rows locked (and on SQLite the database), no other bulk
+                # writer draws from their lists until COMMIT: the bitmaps brought up to date
+                # now stay true while this batch draws.
+                repo.lock_authorities(authority_ids)
+                for authority_id in authority_ids:
+                    used = self._used.setdefault(authority_id, UsedIndices())
+                    used.add(repo.status_indices_since(authority_id, used.last_id))
                 for item in pending:
-                    item.row["status_index"] = allocator.allocate(item.row["authority_id"])
-                BulkRepository(session).insert_ecerts([s.row for s in pending])
+                    item.row["status_index"] = self._used[item.row["authority_id"]].draw(
+                        self._index_rng
+                    )
+                repo.insert_ecerts([s.row for s in pending])
                 session.commit()
             except IntegrityError:
                 session.rollback()
                 result.retries += 1
+                # The draws of the failed batch were marked used, and a writer that does not
+                # lock (a single issuance) may have taken an index unseen: read them afresh.
+                for authority_id in authority_ids:
+                    self._used.pop(authority_id, None)
                 continue
             result.issued += len(pending)
-            result.timing.write += time.perf_counter() - started
+            cpu = _cpu() - started_cpu
+            result.timing.write += cpu
+            result.timing.wait += max(0.0, time.perf_counter() - started - cpu)
             return
         raise RoadcertError(
             f"批量写入电子证照连续 {MAX_WRITE_ATTEMPTS} 次发生唯一键冲突",

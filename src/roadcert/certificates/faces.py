@@ -376,6 +376,16 @@ def signed_document(
     return {key: values[key] for key in document_order(cert_type)}
 
 
+def document_items(
+    type_code: str, document: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The metadata items (in ``METADATA_KEYS`` order) and the face (by item key) of a signed
+    document: the inverse of ``signed_document``."""
+    meta = {key: document[key] for key in METADATA_KEYS if key in document}
+    face = {item.key: document.get(item.ext_code, "") for item in CATALOGUE[type_code].face}
+    return meta, face
+
+
 def document_order(cert_type: CertificateType) -> tuple[str, ...]:
     """The signed document's keys of ``cert_type``, in deterministic-CBOR order."""
     return _document_order(cert_type.type_code)

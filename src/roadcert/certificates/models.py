@@ -6,9 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from roadcert.certificates import faces
+from roadcert.crypto import cbor
 from roadcert.db import Base, UTCDateTime, utcnow
 
 
@@ -111,8 +113,8 @@ class Ecert(Base):
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_reason: Mapped[str | None] = mapped_column(String(200))
     operation: Mapped[str] = mapped_column(String(12))
-    metadata_items: Mapped[dict[str, Any]] = mapped_column(JSON)
-    face: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The deterministic CBOR of the metadata and face items that was signed: the one stored
+    # copy of both (``metadata_items`` and ``face`` below read it).
     signed_data: Mapped[bytes] = mapped_column(LargeBinary)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     signing_key_id: Mapped[int] = mapped_column(ForeignKey("key_record.id"))
@@ -121,3 +123,24 @@ class Ecert(Base):
     status_index: Mapped[int] = mapped_column(Integer)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def metadata_items(self) -> dict[str, Any]:
+        """The GB/T 36903 metadata items (ZZ*, CZZT*) as signed."""
+        return self._items()[0]
+
+    @property
+    def face(self) -> dict[str, Any]:
+        """The face items by key (``xm``, ``cphm`` …) as signed."""
+        return self._items()[1]
+
+    def _items(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        # Decoded once per loaded object; signed_data never changes after signing.
+        cached: tuple[bytes, tuple[dict[str, Any], dict[str, Any]]] | None = self.__dict__.get(
+            "_signed_items"
+        )
+        if cached is None or cached[0] is not self.signed_data:
+            items = faces.document_items(self.type_code, cbor.decode(self.signed_data))
+            cached = (self.signed_data, items)
+            self.__dict__["_signed_items"] = cached
+        return cached[1]

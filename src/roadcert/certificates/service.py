@@ -204,8 +204,6 @@ class IssuanceService:
             status=status,
             status_changed_at=now,
             operation=operation,
-            metadata_items=meta,
-            face=content.face,
             signed_data=signed,
             signature=signature,
             signing_key_id=key.id,
