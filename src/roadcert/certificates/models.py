@@ -89,6 +89,11 @@ class Ecert(Base):
         # Each version's own entry in its authority's status list (certificates/status.py).
         UniqueConstraint("authority_id", "status_index"),
         Index("ix_ecert_source", "source_kind", "source_id"),
+        # An authority's versions in id order: what its lists and counts read, and what a bulk
+        # writer reads to bring its bitmap of used status indices up to date (ids above the
+        # highest it has seen). SQLite's index on authority_id alone already ends in the rowid;
+        # PostgreSQL's would have to meet the primary key in a bitmap of all the authority's rows.
+        Index("ix_ecert_authority_id_id", "authority_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -96,7 +101,7 @@ class Ecert(Base):
     type_code: Mapped[str] = mapped_column(String(21), index=True)
     serial: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer)
-    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"), index=True)
+    authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     source_kind: Mapped[str] = mapped_column(String(15))
     source_id: Mapped[int] = mapped_column(Integer)
     # Set only on the current version: a unique key that makes a second current version of
