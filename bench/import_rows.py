@@ -9,9 +9,11 @@ issue sets at ≥ 20,000 rows/s), the second finds every row unchanged.
 Printed per backend and run: rows read, wall seconds, rows per second, CPU seconds of the importer
 and of its checking process and the importer's CPU microseconds per row (what bounds the rate
 when the cores are not free), the CPU seconds of the PostgreSQL server's processes when they can
-be read from /proc (a local server; other work on it counts too), peak resident memory, and the
-machine's load average (the machine may be shared: a load above the number of cores means the
-figure is a floor).
+be read from /proc (a local server; other work on it counts too) and of the import's own
+backends alone with their microseconds per row, the CPU seconds every other process on the
+machine took meanwhile, peak resident memory, and the machine's load average (the machine may be
+shared: a load above the number of cores, or other processes' CPU, means the figure is a
+floor).
 
     .venv/bin/python bench/import_rows.py [-n CERTIFICATES] [--db sqlite|postgresql|both]
                                           [--export DIR] [--format csv|jsonl|xlsx] [--batch B]
@@ -47,6 +49,9 @@ from roadcert.runtime import Runtime
 POSTGRES_URL = os.environ.get(
     "ROADCERT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
+# The application name of this benchmark's PostgreSQL connections, to find their server processes
+# (one run at a time, as the benchmarks are meant to be run).
+BENCH_APPLICATION = f"roadcert-import-bench-{os.getpid()}"
 
 
 def _cpu() -> tuple[float, float]:
@@ -78,12 +83,48 @@ def _postgres_cpu() -> float | None:
     return total / os.sysconf("SC_CLK_TCK") if found else None
 
 
+def _process_cpu(pid: int) -> float:
+    """CPU seconds a process has used, 0 if it is gone or unreadable."""
+    try:
+        values = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(values[11]) + int(values[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backends_cpu(runtime: Runtime) -> dict[int, float]:
+    """CPU seconds of each server process serving this benchmark's connections (local server).
+
+    They are told apart from other work on the server by the connections' application name.
+    """
+    if runtime.engine.dialect.name != "postgresql":
+        return {}
+    with runtime.engine.connect() as conn:
+        pids = conn.scalars(
+            text("SELECT pid FROM pg_stat_activity WHERE application_name = :name"),
+            {"name": BENCH_APPLICATION},
+        ).all()
+    return {pid: _process_cpu(pid) for pid in pids}
+
+
+def _machine_cpu() -> float | None:
+    """CPU seconds the whole machine has been busy (all cores, every process), from /proc/stat."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except OSError:
+        return None
+    busy = sum(values[:8]) - values[3] - values[4]  # all but idle and iowait; no guest time
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
 def _import(
     runtime: Runtime, export: Path, report: Path, args: argparse.Namespace
 ) -> dict[str, Any]:
     parallel = False if args.in_process else True if args.parallel else None
     cpu_before = _cpu()
     postgres_before = _postgres_cpu() if runtime.engine.dialect.name == "postgresql" else None
+    backends_before = _backends_cpu(runtime)
+    machine_before = _machine_cpu()
     start = time.perf_counter()
     # The collection rate after the import is timed apart from it (report.json).
     result = Importer(runtime, batch=args.batch, parallel=parallel, collect=False).run(
@@ -92,8 +133,24 @@ def _import(
     wall = time.perf_counter() - start
     cpu_after = _cpu()
     postgres_after = _postgres_cpu() if postgres_before is not None else None
+    machine_after = _machine_cpu()
+    backends_after = _backends_cpu(runtime)
+    # A backend that was not there before started during the run.
+    backend_cpu = sum(cpu - backends_before.get(pid, 0.0) for pid, cpu in backends_after.items())
     tables = result.tables.values()
     importer_cpu = cpu_after[0] - cpu_before[0]
+    checker_cpu = cpu_after[1] - cpu_before[1]
+    postgres_cpu = (
+        None
+        if postgres_after is None or postgres_before is None
+        else postgres_after - postgres_before
+    )
+    # What the rest of the machine took meanwhile: the CPU the import could not have.
+    others_cpu = (
+        None
+        if machine_after is None or machine_before is None
+        else machine_after - machine_before - importer_cpu - checker_cpu - (postgres_cpu or 0.0)
+    )
     return {
         "rows": result.rows,
         "new": sum(t.new for t in tables),
@@ -104,10 +161,11 @@ def _import(
         "rows_per_s": round(result.rows / wall),
         "cpu_importer_s": round(importer_cpu, 2),
         "cpu_us_per_row": round(importer_cpu / result.rows * 1e6, 1),
-        "cpu_checker_s": round(cpu_after[1] - cpu_before[1], 2),
-        "cpu_postgres_s": None
-        if postgres_after is None or postgres_before is None
-        else round(postgres_after - postgres_before, 2),
+        "cpu_checker_s": round(checker_cpu, 2),
+        "cpu_postgres_s": None if postgres_cpu is None else round(postgres_cpu, 2),
+        "cpu_backend_s": round(backend_cpu, 2) if backends_after else None,
+        "backend_us_per_row": round(backend_cpu / result.rows * 1e6, 1) if backends_after else None,
+        "cpu_others_s": None if others_cpu is None else round(max(others_cpu, 0.0), 2),
         "peak_importer_mb": round(_peak_mb()[0]),
         "peak_checker_mb": round(_peak_mb()[1]),
         "load": round(os.getloadavg()[0], 2),
@@ -135,7 +193,10 @@ def _bench(db: str, export: Path, folder: Path, args: argparse.Namespace) -> lis
             print(f"PostgreSQL 不可用，跳过：{exc}", file=sys.stderr)
             return []
         separator = "&" if "?" in args.postgres_url else "?"
-        url = f"{args.postgres_url}{separator}options=-csearch_path%3D{schema}"
+        url = (
+            f"{args.postgres_url}{separator}options=-csearch_path%3D{schema}"
+            f"&application_name={BENCH_APPLICATION}"
+        )
     try:
         upgrade(url)
         runtime = _runtime(url, folder)
@@ -203,6 +264,9 @@ def main() -> None:
         "cpu_us_per_row",
         "cpu_checker_s",
         "cpu_postgres_s",
+        "cpu_backend_s",
+        "backend_us_per_row",
+        "cpu_others_s",
         "peak_importer_mb",
         "peak_checker_mb",
         "load",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,17 +15,20 @@ from typing import Any
 
 import pytest
 import typer
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from roadcert.audit.models import AuditEvent
 from roadcert.certificates.models import Ecert, EcertStatus, Operation, SourceKind
 from roadcert.config import get_settings
+from roadcert.db import utcnow
 from roadcert.migrate import upgrade
 from roadcert.migration.import_cli import import_
 from roadcert.migration.importer import REJECT_HEADERS, Importer, ImportResult
-from roadcert.migration.reader import ExportUnreadable
+from roadcert.migration.reader import ExportUnreadable, discover
+from roadcert.migration.repository import LICENCE, OPERATOR, ImportRepository
+from roadcert.migration.rows import messages
 from roadcert.registry.models import (
     Authority,
     LedgerHistory,
@@ -38,6 +42,7 @@ from roadcert.registry.models import (
 )
 from roadcert.registry.service import findings_of
 from roadcert.runtime import Runtime, Services
+from tests import factories as f
 from tests.conftest import postgres_schema, postgres_url_for
 from tests.factories import png
 from tests.migration.exports import TODAY, province
@@ -607,6 +612,148 @@ def test_a_photo_is_stored_once_whatever_the_files_that_hold_it(
         session.scalars(select(Photo.id))
     )
     assert counts(result)["practitioners"] == (1, 1, 0, 0, 0)
+
+
+# -- bulk writes and look-ups (repository.py) -----------------------------------------------------
+
+# Keys and texts that COPY, a delimited parameter or a JSON list could get wrong: separators of
+# every kind, COPY's escapes, quotes, blanks, Chinese.
+AWKWARD = [
+    "逗号,分号;",
+    "制表\t符",
+    "换\n行\r",
+    "反斜杠\\N",
+    "单元\x1f分隔",
+    "  前后空格  ",
+    "引号\"'{}",
+    "",
+    "NULL",
+    "中文名称",
+]
+
+
+def test_bulk_writes_read_back_as_written_and_look_ups_find_every_key(
+    services: Services, session: Session
+) -> None:
+    authority = f.authority(services)
+    repo = ImportRepository(session)
+    now = utcnow()
+    ids = repo.allocate_ids(OPERATOR, len(AWKWARD))
+    rows: list[dict[str, Any]] = [
+        {
+            "id": record_id,
+            "authority_id": authority.id,
+            "name": text,
+            "uscc": None,
+            "address": text,
+            "region_code": "220102",
+            "economic_type": None,
+            "status": "1",
+            "legacy_id": text,
+            "import_digest": f"digest-{record_id}",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for record_id, text in zip(ids, AWKWARD, strict=True)
+    ]
+    repo.write(OPERATOR, rows)
+    # Ids are never given twice, nor the ids of rows already written.
+    assert len(set(ids)) == len(AWKWARD) and not set(repo.allocate_ids(OPERATOR, 3)) & set(ids)
+    assert repo.allocate_ids(OPERATOR, 0) == []
+    licence_id = repo.allocate_ids(LICENCE, 1)[0]
+    scopes = ["02101", "带,逗号", '引"号', "反\\斜", "\x1f"]
+    licence = {
+        "id": licence_id,
+        "operator_id": ids[0],
+        "authority_id": authority.id,
+        "type_code": "100",
+        "number": "吉交运管许可长字220102000001号",
+        "business_scopes": scopes,
+        "valid_from": date(2024, 2, 29),
+        "valid_until": date(2030, 12, 31),
+        "issue_date": date(1999, 1, 1),
+        "status": "有效",
+        "import_digest": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    repo.write(LICENCE, [licence])
+    session.expire_all()
+    stored = {o.id: o for o in session.scalars(select(Operator).where(Operator.id.in_(ids)))}
+    for row in rows:
+        operator = stored[row["id"]]
+        assert (operator.name, operator.address, operator.legacy_id) == (row["name"],) * 3
+        assert operator.uscc is None and operator.economic_type is None
+        assert operator.created_at == now and operator.updated_at == now
+    written = session.get(Licence, licence_id)
+    assert written is not None and written.business_scopes == scopes
+    assert (written.valid_from, written.valid_until, written.issue_date) == (
+        date(2024, 2, 29),
+        date(2030, 12, 31),
+        date(1999, 1, 1),
+    )
+    expected = {row["legacy_id"]: (row["id"], row["import_digest"]) for row in rows}
+    # Keys a delimited text carries, then all of them (an empty key, the separator itself).
+    plain = [k for k in AWKWARD if k and "\x1f" not in k]
+    found = repo.by_key(OPERATOR, "legacy_id", [*plain, *plain, "不存在"], "import_digest")
+    assert found == {k: expected[k] for k in plain}
+    assert repo.by_key(OPERATOR, "legacy_id", [*AWKWARD, "不存在"], "import_digest") == expected
+    assert repo.by_key(OPERATOR, "legacy_id", []) == {}
+    assert set(repo.rows(OPERATOR, [*ids, *ids, 10**9])) == set(ids)
+    assert repo.rows(OPERATOR, []) == {}
+
+
+def test_a_batch_plans_its_look_ups_without_parallel_workers(session: Session) -> None:
+    ImportRepository(session).serial_plans()
+    if session.get_bind().dialect.name == "postgresql":
+        assert session.scalar(text("SHOW max_parallel_workers_per_gather")) == "0"
+
+
+class _Intervals:
+    """A progress display that notes, as batches are written, the interpreter's switch interval
+    and how many listeners watch the engine's statements."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.seen: list[tuple[float, int]] = []
+
+    def start(self, source: Any, total: int) -> None:
+        pass
+
+    def advance(self, source: Any, position: int) -> None:
+        listeners = len(self.runtime.engine.dispatch.before_cursor_execute)
+        self.seen.append((sys.getswitchinterval(), listeners))
+
+    def finish(self, source: Any) -> None:
+        pass
+
+
+def test_checking_in_a_thread_takes_turns_with_the_writer_only_while_it_runs(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    before = (sys.getswitchinterval(), len(runtime.engine.dispatch.before_cursor_execute))
+    progress = _Intervals(runtime)
+    export = province(seed=15, operators=2, practitioners=2).write(tmp_path / "export")
+    result, _ = run(runtime, export, tmp_path / "report", progress=progress, batch=2)
+    assert result.completed and result.balanced and progress.seen
+    # PostgreSQL checks in a thread beside the writer; SQLite in the writer itself.
+    threaded = runtime.engine.dialect.name == "postgresql"
+    for interval, listeners in progress.seen:
+        assert (interval <= 0.0005) is threaded and (listeners > before[1]) is threaded
+    after = (sys.getswitchinterval(), len(runtime.engine.dispatch.before_cursor_execute))
+    assert after == before
+
+
+def test_a_checking_thread_paces_itself_every_few_rows(tmp_path: Path) -> None:
+    export = province(seed=16, operators=20, practitioners=20).write(tmp_path / "export")
+    paced: list[int] = []
+    batches = [
+        m
+        for m in messages(discover(export), "utf-8", 1000, lambda: paced.append(1))
+        if m[0] == "batch"
+    ]
+    rows = sum(len(m[3]) for m in batches)
+    assert rows > 100 and len(paced) >= rows // 16 - len(batches)
 
 
 # -- a synthetic province, in two processes ------------------------------------------------------

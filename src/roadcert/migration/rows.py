@@ -686,8 +686,21 @@ def fewer_collections(threshold: int = 20_000) -> Iterator[None]:
 Message = tuple[Any, ...]
 
 
-def messages(sources: list[Source], encoding: str, batch: int) -> Iterator[Message]:
-    """Read and check every source in order, in batches; an unreadable file ends with "error"."""
+# Rows checked between two calls of ``messages``' ``pace`` (about half a millisecond).
+_PACE_ROWS = 16
+
+
+def messages(
+    sources: list[Source],
+    encoding: str,
+    batch: int,
+    pace: Callable[[], object] | None = None,
+) -> Iterator[Message]:
+    """Read and check every source in order, in batches; an unreadable file ends with "error".
+
+    ``pace``, when given, is called every few rows: a checking thread waits there for its turn
+    (``Importer._threaded``).
+    """
     try:
         keys: KeySet | None = None
         current: Table | None = None
@@ -706,6 +719,8 @@ def messages(sources: list[Source], encoding: str, batch: int) -> Iterator[Messa
                     if len(rows) >= batch:
                         yield ("batch", index, reader.position(), rows)
                         rows = []
+                    elif pace is not None and not len(rows) % _PACE_ROWS:
+                        pace()
                 if rows:
                     yield ("batch", index, reader.position(), rows)
             finally:
