@@ -165,35 +165,24 @@ class StatusIndexAllocator:
     form a pool handed out in the order drawn. The first free one of independent uniform draws
     is uniform over the free indices, so every allocation is. A pool is checked with one query
     (``status_index IN (…)``, without flushing pending INSERTs), and each refill draws twice as
-    many candidates as the one before, from 8 up to ``MAX_BATCH``: a business operation costs
-    one query, a bulk batch of 500 e-certs about seven, whatever the size of the list.
+    many candidates as the one before, from ``FIRST_BATCH`` up to ``MAX_BATCH``: a business
+    operation costs one query, whatever the size of the list. (Bulk issuance draws from a
+    bitmap instead, ``UsedIndices``.)
 
     The size comes from the highest used index (one index lookup, not a count): the smallest
     ``size_for_index`` above it. The list is meant to stay at most half full, so at least half
     the candidates of a refill should be free; when fewer are, the authority's indices are
     counted once (the only scan) and, if more than half of the list is used, draws go over the
-    doubled size (``list_size``) from then on, and the count is kept up to date. With
-    ``estimate_fill`` (bulk issuance, which would otherwise count once per batch), a sample of
-    ``TRUSTED_SAMPLE`` draws or more is itself the measure: more than half of it taken doubles
-    the size with no count, so the list grows at half full give or take a few per cent. The unique
+    doubled size (``list_size``) from then on, and the count is kept up to date. The unique
     constraint on ``(authority_id, status_index)`` is the final guard against a concurrent
     transaction taking a candidate between the check and the INSERT.
     """
 
+    FIRST_BATCH = 8  # candidates of the first refill
     MAX_BATCH = 1000  # also keeps the IN list under every backend's parameter limit
-    TRUSTED_SAMPLE = 256  # draws from which the share found taken is trusted as the fill
 
-    def __init__(
-        self,
-        repo: EcertRepository,
-        rng: random.Random | None = None,
-        first_batch: int = 8,
-        *,
-        estimate_fill: bool = False,
-    ) -> None:
+    def __init__(self, repo: EcertRepository, rng: random.Random | None = None) -> None:
         self.repo = repo
-        self.estimate_fill = estimate_fill
-        self.first_batch = min(max(first_batch, 1), self.MAX_BATCH)
         # Indices need to be unpredictable in order, not secret: one seed from the OS.
         self._rng = rng or random.Random(os.urandom(32))
         self._authorities: dict[int, _AuthorityIndices] = {}
@@ -203,7 +192,7 @@ class StatusIndexAllocator:
         state = self._authorities.get(authority_id)
         if state is None:
             state = _AuthorityIndices(size_for_index(self.repo.status_index_max(authority_id)))
-            state.batch = self.first_batch
+            state.batch = self.FIRST_BATCH
             self._authorities[authority_id] = state
         if state.count is not None:
             state.size = max(state.size, list_size(state.count + 1))
@@ -223,17 +212,10 @@ class StatusIndexAllocator:
         taken = self.repo.status_indices_taken(authority_id, candidates) if candidates else set()
         free = [c for c in reversed(candidates) if c not in taken]
         if state.count is None and 2 * len(free) < state.batch:
-            if self.estimate_fill and state.batch >= self.TRUSTED_SAMPLE:
-                # A sample this large measures how full the list is to a few per cent: more
-                # than half of it used means the list is, so grow without counting. (Bulk
-                # issuance draws hundreds at a time; a count scans every e-cert of the
-                # authority, half a second at 170k on PostgreSQL, once per batch.)
-                state.size = 2 * size
-            else:
-                # More than half of a small sample is used: count, and grow if over half full.
-                # The count flushes first, so it includes this allocator's own pending e-certs.
-                state.count = max(self.repo.status_index_count(authority_id), len(state.drawn))
-                state.size = max(size, list_size(state.count + 1))
+            # More than half of a sample is used: count, and grow if over half full. The count
+            # flushes first, so it includes this allocator's own pending e-certs.
+            state.count = max(self.repo.status_index_count(authority_id), len(state.drawn))
+            state.size = max(size, list_size(state.count + 1))
         state.pool, state.pool_size = free, size
         state.batch = min(2 * state.batch, self.MAX_BATCH)
 
