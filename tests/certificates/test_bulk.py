@@ -5,12 +5,15 @@ from __future__ import annotations
 import copy
 import csv
 import itertools
+import sqlite3
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from roadcert.catalog.types import (
     CATALOGUE,
@@ -20,6 +23,7 @@ from roadcert.catalog.types import (
     CertGroup,
 )
 from roadcert.certificates import bulk
+from roadcert.certificates.bulk_repository import BulkRepository
 from roadcert.certificates.models import Ecert, EcertStatus, SourceKind
 from roadcert.certificates.service import Target
 from roadcert.crypto import cbor, sm, x509
@@ -215,6 +219,52 @@ def test_a_concurrent_run_over_the_same_slice_keeps_one_current_version(
         select(Ecert.current_key).where(Ecert.source_kind == "practitioner")
     ).all()
     assert len(keys) == len(set(keys)) == 3
+
+
+def test_a_batch_whose_copy_meets_a_taken_key_is_written_again_without_it(
+    services: Services, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _province(services)
+    work = bulk.plan(services.session, slice_size=100)
+    bulk.ensure_keys(services.session, services.keys, work.authorities)
+    (piece,) = [s for s in work.slices if s.kind == "practitioner"]
+    issuer = _issuer(runtime)
+    session = runtime.sessions()
+    batch = list(
+        issuer._sign_all(issuer._read(session, piece, bulk.SliceResult()), None, bulk.SliceResult())
+    )
+    session.rollback()
+    # A version written since the slice was read holds the current key of the batch's last
+    # row: only the database's unique key can tell, when the COPY (PostgreSQL) ends.
+    taken = batch[-1].row | {"identifier": "taken", "serial": "TAKEN", "status_index": -1}
+    services.session.execute(insert(Ecert), [taken])
+    services.session.flush()
+    raised: list[Exception] = []
+    original = BulkRepository.insert_ecerts
+
+    def noting(repo: BulkRepository, rows: Any) -> None:
+        try:
+            original(repo, rows)
+        except Exception as exc:
+            raised.append(exc)
+            raise
+
+    monkeypatch.setattr(BulkRepository, "insert_ecerts", noting)
+    result = bulk.SliceResult()
+    issuer._write(session, batch, result)
+    session.close()
+    assert (result.issued, result.existing, result.retries) == (len(batch) - 1, 1, 1)
+    (error,) = raised
+    assert isinstance(error, IntegrityError) and error.statement is not None
+    if services.session.get_bind().dialect.name == "postgresql":
+        assert isinstance(error.orig, psycopg.errors.UniqueViolation)
+        assert error.statement.startswith("COPY ")
+    else:
+        assert isinstance(error.orig, sqlite3.IntegrityError)
+    keys = services.session.scalars(
+        select(Ecert.current_key).where(Ecert.source_kind == "practitioner")
+    ).all()
+    assert sorted(keys) == sorted(s.current_key for s in batch)
 
 
 def test_an_index_taken_behind_the_bitmap_is_drawn_again(

@@ -7,15 +7,14 @@ the ORM's per-object cost (about 85 µs a record to load) would be a quarter of 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql import Executable
 from sqlalchemy.sql.elements import ColumnElement
 
+from roadcert.bulkwrite import write_rows
 from roadcert.certificates.models import Ecert, SourceKind
 from roadcert.registry.models import (
     Authority,
@@ -286,50 +285,12 @@ class BulkRepository:
         ).all()
 
     def insert_ecerts(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Write new e-cert versions with one DBAPI executemany.
+        """Write new e-cert versions: one binary COPY on PostgreSQL, one executemany on SQLite
+        (``roadcert.bulkwrite``).
 
-        The statement and each column's bind processor (UTC datetimes, SQLite's date text …)
-        come from SQLAlchemy for this dialect, but are applied here column by column, only where
-        a column has one, and once per distinct value (a batch shares its dates and times),
-        instead of per row through the Core execution machinery, which at half a million rows
-        cost more CPU than SQLite's own insert (measured: 115 against 55 µs a row).
+        Each row gives every column but ``id``. A unique key already taken raises
+        ``IntegrityError`` and leaves the transaction to be rolled back. On PostgreSQL a COPY
+        spares the server parsing each row's INSERT and its values, CPU taken from the signing
+        workers on the same cores.
         """
-        if not rows:
-            return
-        connection = self.session.connection()
-        keys = tuple(rows[0])
-        statement, order, processors = _insert_plan(connection.dialect, keys)
-        names = order if order is not None else keys
-        values = [[row[k] for k in names] for row in rows]
-        for position, process in enumerate(processors):
-            if process is None:
-                continue
-            done: dict[Any, Any] = {}
-            for value in values:
-                raw = value[position]
-                try:
-                    value[position] = done[raw]
-                except KeyError:
-                    value[position] = done[raw] = process(raw)
-                except TypeError:  # not hashable (a JSON value): processed each time
-                    value[position] = process(raw)
-        params: list[Any]
-        if order is not None:  # positional paramstyle (SQLite's qmark)
-            params = [tuple(value) for value in values]
-        else:
-            params = [dict(zip(names, value, strict=True)) for value in values]
-        connection.exec_driver_sql(statement, params)
-
-
-@lru_cache(maxsize=8)
-def _insert_plan(
-    dialect: Dialect, keys: tuple[str, ...]
-) -> tuple[str, tuple[str, ...] | None, tuple[Any, ...]]:
-    """(SQL text, parameter order if positional, bind processor per parameter) of the INSERT."""
-    compiled = insert(_ECERT_TABLE).values({k: bindparam(k) for k in keys}).compile(dialect=dialect)
-    order = tuple(compiled.positiontup) if compiled.positional and compiled.positiontup else None
-    names = order if order is not None else keys
-    processors = tuple(
-        _ECERT_TABLE.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
-    return str(compiled), order, processors
+        write_rows(self.session.connection(), _ECERT_TABLE, rows, with_id=False)
