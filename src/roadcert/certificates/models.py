@@ -98,7 +98,7 @@ class Ecert(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     identifier: Mapped[str] = mapped_column(String(120), unique=True)  # GB/T 36904 证照标识
-    type_code: Mapped[str] = mapped_column(String(21), index=True)
+    type_code: Mapped[str] = mapped_column(String(21))
     serial: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer)
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
@@ -114,7 +114,7 @@ class Ecert(Base):
     issue_date: Mapped[date] = mapped_column(Date)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_until: Mapped[date] = mapped_column(Date, index=True)
-    status: Mapped[str] = mapped_column(String(12), default=EcertStatus.VALID, index=True)
+    status: Mapped[str] = mapped_column(String(12), default=EcertStatus.VALID)
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     status_reason: Mapped[str | None] = mapped_column(String(200))
     operation: Mapped[str] = mapped_column(String(12))

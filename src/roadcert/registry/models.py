@@ -217,10 +217,11 @@ class Qualification(Timestamped, Base):
     """One qualification category (从业资格类别) of a practitioner, with its own validity."""
 
     __tablename__ = "qualification"
+    # The unique key's leading column serves look-ups by practitioner: no index of its own.
     __table_args__ = (UniqueConstraint("practitioner_id", "category"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"), index=True)
+    practitioner_id: Mapped[int] = mapped_column(ForeignKey("practitioner.id"))
     authority_id: Mapped[int] = mapped_column(ForeignKey("authority.id"))
     category: Mapped[str] = mapped_column(String(CODE_LENGTH))
     first_issued: Mapped[date] = mapped_column(Date)
