@@ -5,7 +5,8 @@ Runs the three commands a province runs (``roadcert synth``, ``roadcert import``
 
 - rows per second of the synthesis and of the import, and e-certs per second of issuance;
 - issuance as a ratio to this machine's SM2 signing limit: ``openssl speed sm2`` sign/s (one
-  core) × cores, measured at the start of the same run;
+  core) × cores, from the mean of two measurements taken just before and just after each
+  backend's issuance (the cores' speed drifts on a shared virtual machine; both are printed);
 - where issuance time went (read, build, encode, sign, write: seconds summed over workers);
 - peak memory of each command's whole process tree (parent and worker processes), sampled from
   /proc every 0.2 s;
@@ -149,6 +150,11 @@ class Result:
     refused_by_code: dict[str, int] = field(default_factory=dict)
     issue_seconds: float = 0.0
     ecerts_per_s: float = 0.0
+    # openssl speed sm2 (one core) just before and just after this backend's issuance: on a
+    # shared virtual machine the cores' speed drifts (seen here: 2,000 to 3,700 sign/s within
+    # minutes), so the limit is taken from the mean of the two, measured around the run itself.
+    openssl_before: float | None = None
+    openssl_after: float | None = None
     ratio_to_machine: float | None = None  # ÷ (openssl one core × workers): the issue's limit
     ratio_to_parallel: float | None = None  # ÷ openssl -multi workers: what the CPUs gave
     issue_peak_mb: float = 0.0
@@ -173,7 +179,7 @@ def run_backend(
     export: Path,
     work: Path,
     args: argparse.Namespace,
-    limits: tuple[float | None, float | None],
+    limits: tuple[int, float | None],
 ) -> Result:
     """Import ``export`` into a fresh database at ``url`` and issue every e-cert."""
     result = Result(backend)
@@ -191,14 +197,20 @@ def run_backend(
     command = [ROADCERT, "issue", "--all", "--json", "--report", str(work / "refusals.csv")]
     if args.workers:
         command += ["--workers", str(args.workers)]
+    log(f"{backend}: openssl speed sm2 before issuing …")
+    result.openssl_before = _openssl_sign()
     issued = run(command, env, work)
+    log(f"{backend}: openssl speed sm2 after issuing …")
+    result.openssl_after = _openssl_sign()
     figures = json.loads(issued.stdout)
     result.issued = figures["issued"]
     result.refused = figures["refused"]
     result.refused_by_code = figures["refused_by_code"]
     result.issue_seconds = issued.seconds
     result.ecerts_per_s = figures["issued"] / issued.seconds
-    limit, parallel = limits
+    workers, parallel = limits
+    around = [x for x in (result.openssl_before, result.openssl_after) if x]
+    limit = sum(around) / len(around) * workers if around else None
     result.ratio_to_machine = result.ecerts_per_s / limit if limit else None
     result.ratio_to_parallel = result.ecerts_per_s / parallel if parallel else None
     result.issue_peak_mb = issued.peak_bytes / 2**20
@@ -206,6 +218,13 @@ def run_backend(
     if backend == "sqlite":
         result.database_mb = sum(f.stat().st_size for f in work.glob("bench.db*")) / 2**20
     return result
+
+
+def _openssl_sign() -> float | None:
+    try:
+        return openssl_speed()[1]
+    except (RuntimeError, OSError, subprocess.SubprocessError):
+        return None
 
 
 def postgres_schema(url: str) -> tuple[str, Any]:
@@ -291,7 +310,7 @@ def main() -> None:
                     export,
                     work,
                     args,
-                    (limit, parallel),
+                    (workers, parallel),
                 )
             )
             continue
@@ -301,7 +320,7 @@ def main() -> None:
             log(f"postgresql: not reachable ({exc}); skipped")
             continue
         try:
-            results.append(run_backend(backend, url, export, work, args, (limit, parallel)))
+            results.append(run_backend(backend, url, export, work, args, (workers, parallel)))
         finally:
             drop()
     if args.keep is None:
@@ -356,6 +375,12 @@ def main() -> None:
             f"{r.backend:<11}{r.import_rows:>12,}{r.import_rows_per_s:>9,.0f}"
             f"{r.import_peak_mb:>9,.0f}{r.issued:>10,}{r.refused:>9,}{r.issue_seconds:>9.1f}"
             f"{r.ecerts_per_s:>11,.0f}{ratio:>9}{multi:>9}{r.issue_peak_mb:>9,.0f}"
+        )
+    print()
+    for r in results:
+        print(
+            f"  {r.backend}: openssl speed sm2 around the issuance: {r.openssl_before or 0:,.1f}"
+            f" before, {r.openssl_after or 0:,.1f} after; ÷ limit uses their mean × {workers}"
         )
     print()
     print(

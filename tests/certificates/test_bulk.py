@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import csv
 import itertools
+import os
 import sqlite3
 from datetime import timedelta
 from pathlib import Path
@@ -335,3 +336,22 @@ def test_every_type_encodes_to_canonical_cbor(services: Services) -> None:
         document = faces.signed_document(meta, cert_type, face)
         assert cbor.encode_ordered(document) == cbor.canonical(document)
         assert list(document) == list(faces.document_order(cert_type))
+
+
+def test_a_worker_whose_command_has_gone_takes_no_more_slices(
+    services: Services, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A killed ``roadcert issue`` leaves its worker processes orphaned for the slices already
+    handed to them: they refuse those, so nothing but a rerun goes on issuing."""
+    _province(services)
+    services.session.commit()
+    work = bulk.plan(services.session, slice_size=5)
+    bulk.ensure_keys(services.session, services.keys, work.authorities)
+    services.session.commit()
+    monkeypatch.setattr(bulk, "_WORKER", _issuer(runtime))
+    monkeypatch.setattr(bulk, "_PARENT", os.getppid() + 1)  # another parent than this one's
+    with pytest.raises(bulk.WorkerLost):
+        bulk._run_slice(work.slices[0])
+    assert services.session.scalar(select(func.count()).select_from(Ecert)) == 0
+    monkeypatch.setattr(bulk, "_PARENT", os.getppid())
+    assert bulk._run_slice(work.slices[0]).issued > 0

@@ -156,7 +156,24 @@ def test_new_serial() -> None:
     serial = ecert_id.new_serial(random.Random(1))
     assert len(serial) == 20
     assert set(serial) <= set(ecert_id.ALPHABET)
-    assert serial == ecert_id.new_serial(random.Random(1))
+    millis = 1_795_000_000_000
+    assert ecert_id.new_serial(random.Random(1), millis) == ecert_id.new_serial(
+        random.Random(1), millis
+    )
+
+
+def test_new_serials_carry_the_time_and_sort_in_order_of_issue() -> None:
+    rng = random.Random(7)
+    millis = 1_795_000_000_000  # 2026-11-19
+    stamp = ecert_id.new_serial(rng, millis)[: ecert_id.SERIAL_TIME_LENGTH]
+    assert int(stamp, 36) == millis
+    later = [ecert_id.new_serial(rng, millis + step) for step in (1, 999, 86_400_000)]
+    earlier = ecert_id.new_serial(rng, millis)
+    assert sorted([*later, earlier]) == [earlier, *later]
+    # The random part differs within one millisecond.
+    assert len({ecert_id.new_serial(rng, millis) for _ in range(1000)}) == 1000
+    with pytest.raises(ValueError):
+        ecert_id.new_serial(rng, 36**9)
 
 
 @given(seeds, type_codes, versions)

@@ -790,10 +790,13 @@ class WorkerSetup:
 
 
 _WORKER: SliceIssuer | None = None
+#: The process that started this worker: a worker whose parent has gone takes no more slices.
+_PARENT: int | None = None
 
 
 def _start_worker(setup: WorkerSetup) -> None:
-    global _WORKER
+    global _WORKER, _PARENT
+    _PARENT = os.getppid()
     _WORKER = setup.issuer()
 
 
@@ -810,6 +813,11 @@ class DatabaseFailure(RoadcertError):
 
 def _run_slice(piece: Slice) -> SliceResult:
     assert _WORKER is not None, "worker process not initialised"
+    if os.getppid() != _PARENT:
+        # The command was killed: the slices already handed to this worker would otherwise be
+        # issued by an orphan, alongside a rerun (harmless, the unique keys see to that, but
+        # surprising). Left for the rerun.
+        raise WorkerLost("制发命令已退出，本进程不再制发", code="issuance.worker_lost")
     return _WORKER.run(piece)
 
 

