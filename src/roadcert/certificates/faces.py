@@ -187,8 +187,11 @@ def _classes(scopes: Sequence[str], radioactive: bool) -> str:
     return "、".join(dict.fromkeys(out))
 
 
+_USCC_CODE_TYPE = codes.HolderCodeType.from_code("001").value
+
+
 def _operator_holder(operator: OperatorData) -> Holder:
-    return Holder(operator.name, operator.uscc or "", codes.HolderCodeType.from_code("001").value)
+    return Holder(operator.name, operator.uscc or "", _USCC_CODE_TYPE)
 
 
 def licence_content(
@@ -218,7 +221,7 @@ def licence_content(
         _operator_holder(operator),
         licence.valid_from,
         licence.valid_until,
-        _ordered(cert_type, face),
+        face,
     )
 
 
@@ -275,7 +278,7 @@ def transport_content(
         _operator_holder(operator),
         vehicle.valid_from,
         vehicle.valid_until,
-        _ordered(cert_type, values),
+        values,
     )
 
 
@@ -322,7 +325,7 @@ def qualification_content(
         holder,
         valid_from,
         valid_until,
-        _ordered(cert_type, values),
+        values,
     )
 
 
@@ -331,15 +334,6 @@ def _entries(entries: Sequence[EntryData], kind: EntryKind) -> str:
     # gives them in date order).
     newest = [e for e in entries if e.kind == kind][-3:]
     return "；".join(f"{e.entry_date.isoformat()} {e.text}" for e in newest)
-
-
-def _ordered(cert_type: CertificateType, values: dict[str, Any]) -> dict[str, Any]:
-    return {key: values.get(key, "") for key in _face_keys(cert_type.type_code)}
-
-
-@cache
-def _face_keys(type_code: str) -> tuple[str, ...]:
-    return tuple(item.key for item in CATALOGUE[type_code].face)
 
 
 def metadata(
@@ -370,10 +364,10 @@ def signed_document(
     The keys come in deterministic-CBOR order (``document_order``), so ``cbor.encode_ordered``
     gives the RFC 8949 §4.2.1 bytes without sorting on every e-cert.
     """
-    values: dict[str, Any] = dict(meta)
-    for item in cert_type.face:
-        values[item.ext_code] = face[item.key]
-    return {key: values[key] for key in document_order(cert_type)}
+    return {
+        key: meta[name] if from_meta else face.get(name, "")
+        for key, from_meta, name in _document_plan(cert_type.type_code)
+    }
 
 
 def document_items(
@@ -389,6 +383,16 @@ def document_items(
 def document_order(cert_type: CertificateType) -> tuple[str, ...]:
     """The signed document's keys of ``cert_type``, in deterministic-CBOR order."""
     return _document_order(cert_type.type_code)
+
+
+@cache
+def _document_plan(type_code: str) -> tuple[tuple[str, bool, str], ...]:
+    """Each key of the signed document in order, with where its value comes from: a metadata
+    item (True, its key) or a face item (False, its item key)."""
+    source = {key: (True, key) for key in METADATA_KEYS}
+    for item in CATALOGUE[type_code].face:
+        source[item.ext_code] = (False, item.key)
+    return tuple((key, *source[key]) for key in _document_order(type_code))
 
 
 @cache

@@ -18,6 +18,7 @@ from __future__ import annotations
 import random
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 
 from stdnum.iso7064 import mod_37_36
 
@@ -237,14 +238,32 @@ def new_serial(rng: random.Random, millis: int | None = None) -> str:
     """
     if millis is None:
         millis = time.time_ns() // 1_000_000
-    stamp = []
+    # Bulk issuance makes thousands a second: the stamp is worked out once per millisecond, the
+    # random part two characters at a time.
+    parts = [_stamp(millis)]
+    number = rng.randrange(_RANDOM_SERIALS)
+    for _ in range(_RANDOM_PAIRS):
+        number, pair = divmod(number, 1296)
+        parts.append(_PAIRS[pair])
+    parts.append(ALPHABET[number])
+    return "".join(parts)
+
+
+_RANDOM_PAIRS, _RANDOM_ODD = divmod(SERIAL_LENGTH - SERIAL_TIME_LENGTH, 2)
+_RANDOM_SERIALS = 36 ** (SERIAL_LENGTH - SERIAL_TIME_LENGTH)
+_PAIRS = tuple(a + b for a in ALPHABET for b in ALPHABET)
+assert _RANDOM_ODD == 1  # the last character is taken on its own
+
+
+@lru_cache(maxsize=1)
+def _stamp(millis: int) -> str:
+    digits = []
     for _ in range(SERIAL_TIME_LENGTH):
         millis, digit = divmod(millis, 36)
-        stamp.append(ALPHABET[digit])
+        digits.append(ALPHABET[digit])
     if millis:
         raise ValueError("时间超出流水号可表示的范围")
-    stamp.reverse()
-    return "".join(stamp) + "".join(rng.choices(ALPHABET, k=SERIAL_LENGTH - SERIAL_TIME_LENGTH))
+    return "".join(reversed(digits))
 
 
 class Builder:
