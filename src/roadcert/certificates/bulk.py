@@ -64,7 +64,7 @@ from roadcert.catalog.types import (
     CertificateType,
 )
 from roadcert.certificates import faces
-from roadcert.certificates.bulk_repository import BulkRepository
+from roadcert.certificates.bulk_repository import OPERATOR_COLUMNS, BulkRepository
 from roadcert.certificates.models import EcertStatus, Operation, SourceKind
 from roadcert.certificates.service import (
     IssuanceRefused,
@@ -365,16 +365,16 @@ class SliceIssuer:
         # Serials must be unique, not secret: one seed from the OS, then a fast generator.
         self._rng = random.Random(os.urandom(32))
         self._index_rng = random.Random(os.urandom(32))  # the writer thread's own
-        self._authorities: dict[int, Authority] = {}
+        self._authorities: dict[int, _Authority] = {}
         self._keys: dict[int, tuple[int, Callable[[bytes], bytes]]] = {}
         self._signers: dict[
             tuple[str, int], tuple[Callable[[str, int], str], int, Callable[[bytes], bytes]]
         ] = {}
         # Each authority's used status indices, kept up to date by this writer (``_write``).
         self._used: dict[int, UsedIndices] = {}
-        # 不规范数据 findings of operators by their checked columns: an operator's licence and
+        # Operators with their 不规范数据 findings, by their columns: an operator's licence and
         # vehicles come in several slices, and the rules need only those values.
-        self._operator_findings: dict[tuple[Any, ...], list[quality.Finding]] = {}
+        self._operators: dict[tuple[Any, ...], _Operator] = {}
 
     def run(self, piece: Slice) -> SliceResult:
         """Issue every due e-cert of ``piece``; commits per batch."""
@@ -439,19 +439,24 @@ class SliceIssuer:
             rows = repo.licences(
                 piece.first_id, piece.last_id, piece.authority_ids, piece.type_code
             )
-            sources = [_LicenceSource(row) for row in rows]
+            fields = tuple(rows[0]._fields) if rows else ()
+            sources = [_LicenceSource(row, fields) for row in rows]
         elif piece.kind is SourceKind.VEHICLE:
             ride = None
             if piece.type_code is not None:
                 ride = CATALOGUE[piece.type_code] is RIDE_HAILING_TRANSPORT_CERTIFICATE
             rows = repo.vehicles(piece.first_id, piece.last_id, piece.authority_ids, ride)
-            sources = [_VehicleSource(row) for row in rows]
+            fields = tuple(rows[0]._fields) if rows else ()
+            sources = [_VehicleSource(row, fields) for row in rows]
         else:
             people, qualifications, entries = repo.practitioners(
                 piece.first_id, piece.last_id, piece.authority_ids
             )
+            fields = tuple(people[0]._fields) if people else ()
             sources = [
-                _PractitionerSource(row, qualifications.get(row.id, []), entries.get(row.id, []))
+                _PractitionerSource(
+                    row, fields, qualifications.get(row.id, []), entries.get(row.id, [])
+                )
                 for row in people
             ]
         for source in sources:
@@ -466,8 +471,9 @@ class SliceIssuer:
         keys = KeyService(session, self.store, self.settings)
         for authority in BulkRepository(session).authorities():
             if authority.id in missing:
-                session.expunge(authority)
-                self._authorities[authority.id] = authority
+                self._authorities[authority.id] = _Authority(
+                    authority.id, authority.name, authority.uscc, authority.ecert_enabled
+                )
                 if authority.ecert_enabled:
                     # The run's caller made sure each key exists and is fresh (ensure_keys),
                     # so this reads it; no worker rotates a key behind another's back.
@@ -482,9 +488,9 @@ class SliceIssuer:
         timing = result.timing
         now = self.clock()
         today = china_date(now)
-        operator_findings = self._operator_findings
-        if len(operator_findings) > OPERATOR_CACHE_SIZE:
-            operator_findings.clear()
+        operators = self._operators
+        if len(operators) > OPERATOR_CACHE_SIZE:
+            operators.clear()
         rng, new_serial, encode = self._rng, ecert_id.new_serial, cbor.encode_ordered
         for source in sources:
             mark = _cpu()
@@ -497,7 +503,7 @@ class SliceIssuer:
                     continue
                 authority = self._authorities[source.row.authority_id]
                 try:
-                    content = source.content(cert_type, authority, operator_findings)
+                    content = source.content(cert_type, authority, operators)
                     if content.valid_until < today:
                         raise IssuanceRefused(
                             f"{cert_type.name}有效期已于 {content.valid_until.isoformat()} 届满，"
@@ -563,7 +569,7 @@ class SliceIssuer:
             timing.build += _cpu() - mark
 
     def _signing(
-        self, cert_type: CertificateType, authority: Authority
+        self, cert_type: CertificateType, authority: _Authority
     ) -> tuple[Callable[[str, int], str], int, Callable[[bytes], bytes]]:
         """(identifier builder, signing key id, signing function) of a type and authority."""
         key = (cert_type.type_code, authority.id)
@@ -628,8 +634,9 @@ class _Source:
     kind: SourceKind
     existing: set[str]
 
-    def __init__(self, row: Any) -> None:
+    def __init__(self, row: Any, fields: tuple[str, ...]) -> None:
         self.row = row
+        self.fields = fields  # the row's column names
 
     @property
     def record_key(self) -> str:
@@ -641,40 +648,40 @@ class _Source:
     def content(
         self,
         cert_type: CertificateType,
-        authority: Authority,
-        operator_findings: dict[tuple[Any, ...], list[quality.Finding]],
+        authority: _Authority,
+        operators: dict[tuple[Any, ...], _Operator],
     ) -> faces.Content:
         raise NotImplementedError
 
 
+class _Authority:
+    """An issuing authority as issuance reads it: a plain snapshot (an ORM object's attribute
+    access costs more, read a few times for every e-cert)."""
+
+    __slots__ = ("ecert_enabled", "id", "name", "uscc")
+
+    def __init__(self, authority_id: int, name: str, uscc: str, ecert_enabled: bool) -> None:
+        self.id = authority_id
+        self.name = name
+        self.uscc = uscc
+        self.ecert_enabled = ecert_enabled
+
+
 class _Operator:
-    """The operator columns (``op_*``) of a licence or vehicle row."""
+    """An operator as the last columns (``OPERATOR_COLUMNS``) of a licence or vehicle row give
+    it, with its 不规范数据 findings."""
 
-    __slots__ = ("address", "economic_type", "name", "region_code", "status", "uscc")
+    __slots__ = ("address", "economic_type", "findings", "name", "region_code", "status", "uscc")
 
-    def __init__(self, row: Any) -> None:
-        self.name = row.op_name
-        self.uscc = row.op_uscc
-        self.address = row.op_address
-        self.region_code = row.op_region_code
-        self.economic_type = row.op_economic_type
-        self.status = row.op_status
-
-    def findings(self, cache: dict[tuple[Any, ...], list[quality.Finding]]) -> list[Any]:
-        values = (
-            self.address,
-            self.economic_type,
-            self.name,
-            self.region_code,
-            self.status,
-            self.uscc,
-        )
-        found = cache.get(values)
-        if found is None:
-            found = cache[values] = quality.operator_findings(
-                dict(zip(self.__slots__, values, strict=True))
-            )
-        return found
+    def __init__(self, values: tuple[Any, ...]) -> None:
+        data = dict(zip(OPERATOR_COLUMNS, values, strict=True))
+        self.name = data["name"]
+        self.uscc = data["uscc"]
+        self.address = data["address"]
+        self.region_code = data["region_code"]
+        self.economic_type = data["economic_type"]
+        self.status = data["status"]
+        self.findings = quality.operator_findings(data)
 
 
 class _OperatedSource(_Source):
@@ -682,13 +689,16 @@ class _OperatedSource(_Source):
 
     def _operator(
         self,
-        cache: dict[tuple[Any, ...], list[quality.Finding]],
+        cache: dict[tuple[Any, ...], _Operator],
         own_rules: Callable[[Any], list[quality.Finding]],
     ) -> tuple[_Operator, list[quality.Finding]]:
-        """The operator, and the 不规范数据 findings of operator (cached) and record together."""
-        operator = _Operator(self.row)
+        """The operator (cached), and the 不规范数据 findings of operator and record together."""
+        values = tuple(self.row[-len(OPERATOR_COLUMNS) :])
+        operator = cache.get(values)
+        if operator is None:
+            operator = cache[values] = _Operator(values)
         # A plain dict: the rules look up a dozen columns, each a method call on a row mapping.
-        findings = [*operator.findings(cache), *own_rules(self.row._asdict())]
+        findings = [*operator.findings, *own_rules(dict(zip(self.fields, self.row, strict=True)))]
         return operator, findings
 
 
@@ -706,11 +716,11 @@ class _LicenceSource(_OperatedSource):
     def content(
         self,
         cert_type: CertificateType,
-        authority: Authority,
-        operator_findings: dict[tuple[Any, ...], list[quality.Finding]],
+        authority: _Authority,
+        operators: dict[tuple[Any, ...], _Operator],
     ) -> faces.Content:
         row = self.row
-        operator, findings = self._operator(operator_findings, quality.licence_findings)
+        operator, findings = self._operator(operators, quality.licence_findings)
         return licence_content(cert_type, row, operator, authority, findings)
 
 
@@ -731,11 +741,11 @@ class _VehicleSource(_OperatedSource):
     def content(
         self,
         cert_type: CertificateType,
-        authority: Authority,
-        operator_findings: dict[tuple[Any, ...], list[quality.Finding]],
+        authority: _Authority,
+        operators: dict[tuple[Any, ...], _Operator],
     ) -> faces.Content:
         row = self.row
-        operator, findings = self._operator(operator_findings, quality.vehicle_findings)
+        operator, findings = self._operator(operators, quality.vehicle_findings)
         return transport_content(
             cert_type, row, operator, row.licence_number, authority, row.photo_sm3, findings
         )
@@ -744,8 +754,10 @@ class _VehicleSource(_OperatedSource):
 class _PractitionerSource(_Source):
     kind = SourceKind.PRACTITIONER
 
-    def __init__(self, row: Any, qualifications: list[Any], entries: list[Any]) -> None:
-        super().__init__(row)
+    def __init__(
+        self, row: Any, fields: tuple[str, ...], qualifications: list[Any], entries: list[Any]
+    ) -> None:
+        super().__init__(row, fields)
         self.qualifications = qualifications
         self.entries = entries
 
@@ -765,14 +777,18 @@ class _PractitionerSource(_Source):
     def content(
         self,
         cert_type: CertificateType,
-        authority: Authority,
-        operator_findings: dict[tuple[Any, ...], list[quality.Finding]],
+        authority: _Authority,
+        operators: dict[tuple[Any, ...], _Operator],
     ) -> faces.Content:
         row = self.row
 
         def findings() -> list[quality.Finding]:
-            data = row._asdict()
-            data["qualifications"] = [q._asdict() for q in self.qualifications]
+            data: dict[str, Any] = dict(zip(self.fields, row, strict=True))
+            if self.qualifications:
+                names = self.qualifications[0]._fields
+                data["qualifications"] = [
+                    dict(zip(names, q, strict=True)) for q in self.qualifications
+                ]
             return quality.practitioner_findings(data)
 
         return qualification_content(

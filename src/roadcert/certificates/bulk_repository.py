@@ -36,12 +36,13 @@ SOURCE_MODELS: dict[SourceKind, Any] = {
     SourceKind.PRACTITIONER: Practitioner,
 }
 
-# Operator columns come with licence and vehicle rows under these names.
-_OPERATOR_COLUMNS = ("name", "uscc", "address", "region_code", "economic_type", "status")
+# Operator columns come with licence and vehicle rows under these names, as their last columns
+# in this order (bulk issuance takes them as one slice of the row).
+OPERATOR_COLUMNS = ("name", "uscc", "address", "region_code", "economic_type", "status")
 
 
 def _operator_columns() -> list[Any]:
-    return [getattr(Operator, c).label(f"op_{c}") for c in _OPERATOR_COLUMNS]
+    return [getattr(Operator, c).label(f"op_{c}") for c in OPERATOR_COLUMNS]
 
 
 class BulkRepository:
