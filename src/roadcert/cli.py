@@ -84,14 +84,15 @@ def fail(message: str, code: str = "error", exit_code: int = 1) -> NoReturn:
 
 
 @contextmanager
-def unit_of_work(actor: str = "cli") -> Iterator[Services]:
-    """Run a command's work in one transaction, turning refusals into clean messages."""
+def unit_of_work(actor: str = "cli", *, read_only: bool = False) -> Iterator[Services]:
+    """Run a command's work in one transaction, turning refusals into clean messages
+    (``read_only``: see ``Runtime.unit_of_work``)."""
     try:
         runtime = Runtime.from_settings()
     except ValidationError as exc:
         fail(str(exc.errors()[0].get("msg")), "configuration", 2)
     try:
-        with runtime.unit_of_work(actor) as services:
+        with runtime.unit_of_work(actor, read_only=read_only) as services:
             yield services
     except RoadcertError as exc:
         fail(exc.message, exc.code, 2 if exc.status < 500 else 1)
@@ -534,7 +535,7 @@ def quality(
     as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False,
 ) -> None:
     """按核发机关统计制证率、年度激活率（附录 A 计分）和不规范数据；--list 逐条列出不规范数据。"""
-    with unit_of_work() as svc:
+    with unit_of_work(read_only=True) as svc:
         authority_id = None
         if authority:
             found = svc.ledger.repo.authority_by_uscc(authority)

@@ -59,6 +59,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: Execution option of a connection whose transaction only reads (``read_transaction``).
+READ_ONLY = "roadcert_read_only"
+
 #: Page cache of each SQLite connection, KiB.
 SQLITE_CACHE_KIB = 64 * 1024
 
@@ -86,7 +89,10 @@ def _configure_sqlite(engine: Engine) -> None:
     # a write wait at most as long as one request's transaction.
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if conn.get_execution_options().get(READ_ONLY):
+            conn.exec_driver_sql("BEGIN")  # deferred: reads a snapshot, holds no write lock
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _compact_json(value: Any) -> str:
@@ -107,6 +113,24 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """A session factory bound to ``engine``; objects stay usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def read_transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """Run work that only reads, and roll it back at the end.
+
+    On SQLite the transaction starts deferred instead of ``BEGIN IMMEDIATE``: it reads a WAL
+    snapshot and holds no write lock, so a long report (the 制证率 over a million certificates
+    takes seconds) does not hold up the writers of a running server or import. On PostgreSQL
+    it is an ordinary transaction.
+    """
+    session = factory()
+    try:
+        session.connection(execution_options={READ_ONLY: True})
+        yield session
+    finally:
+        session.rollback()
+        session.close()
 
 
 @contextmanager

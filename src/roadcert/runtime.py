@@ -16,7 +16,7 @@ from roadcert.certificates.service import Clock, IssuanceService
 from roadcert.config import Settings, get_settings
 from roadcert.crypto.keystore import FileKeyStore, KeyStore
 from roadcert.crypto.service import KeyService
-from roadcert.db import make_engine, make_sessionmaker, transaction, utcnow
+from roadcert.db import make_engine, make_sessionmaker, read_transaction, transaction, utcnow
 from roadcert.registry.photos import PhotoReviewService
 from roadcert.registry.service import LedgerService
 
@@ -78,7 +78,9 @@ class Runtime:
         )
 
     @contextmanager
-    def unit_of_work(self, actor: str = "system") -> Iterator[Services]:
-        """Services in a transaction that commits on success and rolls back on error."""
-        with transaction(self.sessions) as session:
+    def unit_of_work(self, actor: str = "system", *, read_only: bool = False) -> Iterator[Services]:
+        """Services in a transaction that commits on success and rolls back on error;
+        ``read_only``: one that only reads, rolled back, taking no write lock on SQLite
+        (``db.read_transaction``)."""
+        with (read_transaction if read_only else transaction)(self.sessions) as session:
             yield self.services(session, actor)

@@ -43,7 +43,7 @@ from sqlalchemy.orm import Session
 from roadcert.audit.service import AuditService
 from roadcert.certificates.collection import CollectionRate, collection_rates, collection_summary
 from roadcert.crypto.sm import sm3
-from roadcert.db import transaction, utcnow
+from roadcert.db import read_transaction, transaction, utcnow
 from roadcert.errors import Conflict, RoadcertError, validation_details
 from roadcert.kit.chinatime import CHINA_OFFSET, china_date
 from roadcert.migration.columns import Table, ValueKind
@@ -1405,7 +1405,9 @@ class Importer:
         started = time.perf_counter()
         try:
             today = china_date(self.runtime.clock())
-            with transaction(self.runtime.sessions) as session:
+            # Read-only: on SQLite a write transaction would hold the lock for the seconds
+            # the rates take at a million certificates.
+            with read_transaction(self.runtime.sessions) as session:
                 rates = collection_rates(session, today)
         except (Exception, KeyboardInterrupt) as exc:  # the import itself is already settled
             stopped = isinstance(exc, KeyboardInterrupt)
