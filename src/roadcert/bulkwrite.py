@@ -224,15 +224,10 @@ def _tuples(
             value = values[index]
             if value is None:
                 continue
-            kind = value.__class__
-            # As ``_memo_key``, written out: this runs for every timestamp of every row.
-            if kind in _MEMO_TYPES:
-                memo_key: Any = (kind, value)
-            else:
-                memo_key = _memo_key(value)
-                if memo_key is None:
-                    values[index] = processor(value)
-                    continue
+            memo_key = _memo_key(value)
+            if memo_key is None:
+                values[index] = processor(value)
+                continue
             converted_value = seen.get(memo_key, _UNSEEN)
             if converted_value is _UNSEEN:
                 converted_value = seen[memo_key] = processor(value)

@@ -78,8 +78,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=30000")
         # Up to 64 MiB of pages per connection (SQLite's default is 2 MiB): a provincial ledger's
-        # e-cert table has ten indexes on random keys, and at a million e-certs each insert
-        # otherwise reads most of its index pages back from the OS.
+        # e-cert table has several indexes on random keys (holder, status-list index, validity),
+        # and at a million e-certs each insert otherwise reads most of their pages back from
+        # the OS.
         cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.close()
 

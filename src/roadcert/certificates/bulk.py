@@ -441,20 +441,20 @@ class SliceIssuer:
             rows = repo.licences(
                 piece.first_id, piece.last_id, piece.authority_ids, piece.type_code
             )
-            fields = tuple(rows[0]._fields) if rows else ()
+            fields = _fields(rows)
             sources = [_LicenceSource(row, fields) for row in rows]
         elif piece.kind is SourceKind.VEHICLE:
             ride = None
             if piece.type_code is not None:
                 ride = CATALOGUE[piece.type_code] is RIDE_HAILING_TRANSPORT_CERTIFICATE
             rows = repo.vehicles(piece.first_id, piece.last_id, piece.authority_ids, ride)
-            fields = tuple(rows[0]._fields) if rows else ()
+            fields = _fields(rows)
             sources = [_VehicleSource(row, fields) for row in rows]
         else:
             people, qualifications, entries = repo.practitioners(
                 piece.first_id, piece.last_id, piece.authority_ids
             )
-            fields = tuple(people[0]._fields) if people else ()
+            fields = _fields(people)
             sources = [
                 _PractitionerSource(
                     row, fields, qualifications.get(row.id, []), entries.get(row.id, [])
@@ -645,6 +645,11 @@ def _signed_group(
 
 
 # -- the ledger records of a slice, as issuance sees them ---------------------------------------
+
+
+def _fields(rows: Sequence[Any]) -> tuple[str, ...]:
+    """The column names of a query's rows (all share them)."""
+    return tuple(rows[0]._fields) if rows else ()
 
 
 class _Source:

@@ -238,21 +238,9 @@ def new_serial(rng: random.Random, millis: int | None = None) -> str:
     """
     if millis is None:
         millis = time.time_ns() // 1_000_000
-    # Bulk issuance makes thousands a second: the stamp is worked out once per millisecond, the
-    # random part two characters at a time.
-    parts = [_stamp(millis)]
-    number = rng.randrange(_RANDOM_SERIALS)
-    for _ in range(_RANDOM_PAIRS):
-        number, pair = divmod(number, 1296)
-        parts.append(_PAIRS[pair])
-    parts.append(ALPHABET[number])
-    return "".join(parts)
-
-
-_RANDOM_PAIRS, _RANDOM_ODD = divmod(SERIAL_LENGTH - SERIAL_TIME_LENGTH, 2)
-_RANDOM_SERIALS = 36 ** (SERIAL_LENGTH - SERIAL_TIME_LENGTH)
-_PAIRS = tuple(a + b for a in ALPHABET for b in ALPHABET)
-assert _RANDOM_ODD == 1  # the last character is taken on its own
+    # Bulk issuance makes thousands a second: the stamp is worked out once per millisecond.
+    random_part = rng.choices(ALPHABET, k=SERIAL_LENGTH - SERIAL_TIME_LENGTH)
+    return _stamp(millis) + "".join(random_part)
 
 
 @lru_cache(maxsize=1)
