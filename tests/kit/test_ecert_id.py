@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections import Counter
 
 import pytest
 from hypothesis import given
@@ -170,8 +171,13 @@ def test_new_serials_carry_the_time_and_sort_in_order_of_issue() -> None:
     later = [ecert_id.new_serial(rng, millis + step) for step in (1, 999, 86_400_000)]
     earlier = ecert_id.new_serial(rng, millis)
     assert sorted([*later, earlier]) == [earlier, *later]
-    # The random part differs within one millisecond.
-    assert len({ecert_id.new_serial(rng, millis) for _ in range(1000)}) == 1000
+    # The random part differs within one millisecond, each character one of 32, all of them
+    # about equally often.
+    serials = {ecert_id.new_serial(rng, millis) for _ in range(1000)}
+    assert len(serials) == 1000
+    seen = Counter("".join(s[ecert_id.SERIAL_TIME_LENGTH :] for s in serials))
+    assert set(seen) == set(ecert_id.ALPHABET[4:])
+    assert max(seen.values()) < 1.4 * min(seen.values())  # 344 expected of each
     with pytest.raises(ValueError):
         ecert_id.new_serial(rng, 36**9)
 

@@ -8,7 +8,7 @@ are declared once below and composed into each face.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Self
@@ -124,8 +124,12 @@ class CertificateType:
     face: tuple[FaceItem, ...]
     photo: PhotoKind | None
     validity_years: int
+    #: The 21-character national 证照类型代码: MOT's USCC followed by the suffix (set once:
+    #: bulk issuance reads it several times for every e-cert).
+    type_code: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "type_code", MOT_USCC + self.suffix)
         # Faces are composed from shared parts; catch a bad composition when the module loads
         # rather than when an e-cert is issued.
         if len(self.suffix) != 3 or not self.suffix.isdigit():
@@ -139,11 +143,6 @@ class CertificateType:
         has_photo_item = any(item.kind is ValueKind.PHOTO for item in self.face)
         if has_photo_item != (self.photo is not None):
             raise ValueError(f"{self.name}的照片声明与照面项不一致")
-
-    @property
-    def type_code(self) -> str:
-        """The 21-character national 证照类型代码: MOT's USCC followed by the suffix."""
-        return MOT_USCC + self.suffix
 
     def item(self, key: str) -> FaceItem:
         """Return the face item with ``key``; raise :class:`UnknownCertificateType` if absent."""

@@ -309,7 +309,11 @@ def qualification_content(
                 "valid_from": q.valid_from.isoformat(),
                 "valid_until": q.valid_until.isoformat(),
             }
-            for q in sorted(qualifications, key=lambda q: q.category)
+            for q in (
+                sorted(qualifications, key=lambda q: q.category)
+                if len(qualifications) > 1
+                else qualifications
+            )
         ],
         "valid_from": valid_from.isoformat(),
         "valid_until": valid_until.isoformat(),
@@ -332,6 +336,8 @@ def qualification_content(
 def _entries(entries: Sequence[EntryData], kind: EntryKind) -> str:
     # The face has room for a few lines: the newest three entries, oldest first (the caller
     # gives them in date order).
+    if not entries:
+        return ""
     newest = [e for e in entries if e.kind == kind][-3:]
     return "；".join(f"{e.entry_date.isoformat()} {e.text}" for e in newest)
 

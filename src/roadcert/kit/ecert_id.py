@@ -226,11 +226,17 @@ def check(text: str) -> Check:
 SERIAL_TIME_LENGTH = 9
 
 
+#: Random bytes to serial characters: each byte value to one of 32 characters of the alphabet
+#: (256 = 8 x 32, so every character is equally likely).
+_RANDOM_CHARACTERS = bytes(ord(ALPHABET[4 + value % 32]) for value in range(256))
+
+
 def new_serial(rng: random.Random, millis: int | None = None) -> str:
     """A fresh serial (流水号) of 20 characters of ``[0-9A-Z]``: the time of issue in
-    milliseconds (``millis``, by default now) in base 36, then 11 random characters.
+    milliseconds (``millis``, by default now) in base 36, then 11 random characters, each one
+    of the 32 characters ``4``–``9``, ``A``–``Z``.
 
-    Unique, not secret: 36**11 (about 2**57) random values per millisecond and issuer. The time
+    Unique, not secret: 32**11 (2**55) random values per millisecond and issuer. The time
     in front makes identifiers of one type and issuer sort in order of issue, so the indexes on
     ``Ecert.identifier`` and (serial, version) grow at their end instead of at a random page each
     (measured: a fifth of the SQLite insert time of bulk issuance). GB/T 36904 leaves the serial
@@ -239,8 +245,9 @@ def new_serial(rng: random.Random, millis: int | None = None) -> str:
     if millis is None:
         millis = time.time_ns() // 1_000_000
     # Bulk issuance makes thousands a second: the stamp is worked out once per millisecond.
-    random_part = rng.choices(ALPHABET, k=SERIAL_LENGTH - SERIAL_TIME_LENGTH)
-    return _stamp(millis) + "".join(random_part)
+    # One C call for the random part (rng.choices took 4 us a serial in bulk issuance).
+    random_part = rng.randbytes(SERIAL_LENGTH - SERIAL_TIME_LENGTH).translate(_RANDOM_CHARACTERS)
+    return _stamp(millis) + random_part.decode("ascii")
 
 
 @lru_cache(maxsize=1)
