@@ -42,7 +42,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
-from roadcert.certificates.bulk import Plan, Slice, SliceIssuer, SliceResult
+from roadcert.certificates.bulk import Plan, Slice, SliceIssuer, SliceResult, quiet_gc
 from roadcert.config import Settings
 from roadcert.crypto.keystore import FileKeyStore
 from roadcert.db import make_engine, make_sessionmaker
@@ -436,6 +436,7 @@ def _worker_process(settings: Settings, wait: bool, messages: Any) -> None:
     def report(piece: Slice, result: SliceResult) -> None:
         messages.put(("slice", piece, result))
 
+    quiet_gc()
     try:
         messages.put(("done", run_worker(settings, 1, wait, report)))
     except RoadcertError as exc:
