@@ -22,11 +22,14 @@ from typing import Any
 
 import pytest
 import typer.main
+import uvicorn
 from click.testing import Result
 from sqlalchemy import text
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from roadcert.catalog.types import CATALOGUE, ROAD_TRANSPORT_LICENCE
+from roadcert.certificates.bulk_repository import DEFERRABLE_INDEXES, BulkRepository
 from roadcert.certificates.models import EcertStatus
 from roadcert.cli import app
 from roadcert.config import get_settings
@@ -178,6 +181,27 @@ def test_demo_prints_a_login_for_each_role(cli: Cli, demo: Result) -> None:
 
 
 # -- users ---------------------------------------------------------------------------------------
+
+
+def test_serve_first_builds_the_indexes_a_killed_bulk_run_left_out(
+    cli: Cli, demo: Result, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = make_engine(cli.env["ROADCERT_DATABASE_URL"])
+    try:
+        with Session(engine) as session, session.begin():
+            assert BulkRepository(session).drop_deferrable_indexes() == list(DEFERRABLE_INDEXES)
+        served: list[tuple[str, int]] = []
+        monkeypatch.setattr(
+            uvicorn, "run", lambda app, host, port, log_level: served.append((host, port))
+        )
+        result = cli.ok("serve", "--port", "8123")
+        assert served == [("127.0.0.1", 8123)]
+        assert "已重建查询索引" in result.stderr
+        with Session(engine) as session:
+            assert BulkRepository(session).missing_deferrable_indexes() == []
+        assert "已重建查询索引" not in cli.ok("serve").stderr  # nothing missing: nothing said
+    finally:
+        engine.dispose()
 
 
 def test_user_commands(cli: Cli, demo: Result) -> None:

@@ -8,7 +8,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -287,6 +287,7 @@ def serve(
 
     from roadcert.app import create_app
 
+    _rebuild_deferred_indexes(quiet=False)
     out.print(f"roadcert 服务：http://{host}:{port}/  接口文档：http://{host}:{port}/docs")
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
@@ -807,6 +808,21 @@ app.command("import")(import_command)
 # -- bulk issuance ---------------------------------------------------------------------------
 
 
+def _rebuild_deferred_indexes(*, quiet: bool) -> tuple[list[str], float]:
+    """Build the e-cert indexes a large ``issue --all`` left out (``bulk.defer_indexes``),
+    if any are missing; (their names, seconds)."""
+    started = time.perf_counter()
+    with unit_of_work("cli") as svc:
+        if not bulk.missing_indexes(svc.session):
+            return [], 0.0
+        with err.status("重建查询索引（持证主体代码、有效期）…") if not quiet else nullcontext():
+            rebuilt = bulk.restore_indexes(svc.session)
+    seconds = time.perf_counter() - started
+    if not quiet:
+        err.print(f"已重建查询索引 {'、'.join(rebuilt)}，用时 {seconds:.1f} 秒")
+    return rebuilt, seconds
+
+
 @app.command("issue")
 def issue_all(
     all_due: Annotated[
@@ -829,6 +845,14 @@ def issue_all(
     slice_size: Annotated[
         int, typer.Option(min=10, max=100_000, help="每个工作分片的台账记录数")
     ] = SLICE_SIZE,
+    indexes: Annotated[
+        bulk.IndexMode,
+        typer.Option(
+            help="持证主体代码、有效期两个查询索引：defer 制发期间不维护、完成后一次重建（快），"
+            "keep 边制发边维护；auto 在台账记录不少于 10 万条且多于已有电子证照时 defer",
+            case_sensitive=False,
+        ),
+    ] = bulk.IndexMode.AUTO,
     use_queue: Annotated[
         bool,
         typer.Option(
@@ -858,6 +882,11 @@ def issue_all(
             svc.session, authority_uscc=authority, type_code=type_code, slice_size=slice_size
         )
         bulk.ensure_keys(svc.session, svc.keys, work.authorities)
+        # Queued slices are issued by workers elsewhere, with no end this command would see.
+        deferred = [] if use_queue else bulk.defer_indexes(svc.session, work, indexes)
+    if deferred is None:
+        err.print("电子证照表正被其他事务占用，查询索引改为边制发边维护（不影响结果，只是较慢）")
+        deferred = []
     for skipped, held in work.disabled:
         err.print(f"核发机关“{skipped.name}”未启用电子证照，跳过其 {held} 条台账记录")
     if use_queue:
@@ -898,6 +927,8 @@ def issue_all(
         fail(exc.message, exc.code, 1)
     finally:
         refusals.close()
+        # Also after a failure: the e-certs committed so far are kept and must be found.
+        rebuilt, index_seconds = _rebuild_deferred_indexes(quiet=as_json)
     elapsed = time.perf_counter() - started
     by_code = Counter(r.code for r in total.refused)
     summary = {
@@ -914,6 +945,9 @@ def issue_all(
             {"authority": a.name, "uscc": a.uscc, "records": held} for a, held in work.disabled
         ],
         "time_split": total.timing.as_dict(),
+        "indexes_deferred": deferred,
+        "indexes_rebuilt": rebuilt,
+        "index_seconds": round(index_seconds, 2),
     }
     if as_json:
         echo_json(summary)

@@ -7,13 +7,14 @@ import csv
 import itertools
 import os
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import Engine, func, insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 from roadcert.catalog.types import (
@@ -24,11 +25,12 @@ from roadcert.catalog.types import (
     CertGroup,
 )
 from roadcert.certificates import bulk
-from roadcert.certificates.bulk_repository import BulkRepository
+from roadcert.certificates.bulk_repository import DEFERRABLE_INDEXES, BulkRepository
 from roadcert.certificates.models import Ecert, EcertStatus, SourceKind
 from roadcert.certificates.service import Target
 from roadcert.crypto import cbor, sm, x509
 from roadcert.crypto.models import KeyRecord
+from roadcert.db import make_sessionmaker, read_transaction
 from roadcert.errors import BadInput
 from roadcert.registry.models import EntryKind
 from roadcert.registry.schemas import EntryIn
@@ -127,6 +129,69 @@ def test_second_run_issues_nothing_and_counts_existing(
     again = _run(services, runtime)
     assert (again.issued, again.existing, again.refused) == (0, 7, [])
     assert services.session.scalar(select(func.count()).select_from(Ecert)) == 7
+
+
+def _lookup_indexes(services: Services) -> list[dict[str, Any]]:
+    indexes = inspect(services.session.connection()).get_indexes("ecert")
+    return sorted(
+        ({k: i[k] for k in ("name", "column_names", "unique")} for i in indexes),
+        key=lambda i: str(i["name"]),
+    )
+
+
+def test_a_large_run_builds_the_lookup_indexes_at_its_end(
+    services: Services, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = _province(services)
+    before = _lookup_indexes(services)
+    work = bulk.plan(services.session, slice_size=5)
+    # Seven records are no migration: auto leaves the indexes, keep always does.
+    assert bulk.defer_indexes(services.session, work) == []
+    monkeypatch.setattr(bulk, "DEFER_INDEXES_FROM", 5)
+    assert bulk.defer_indexes(services.session, work, bulk.IndexMode.KEEP) == []
+    assert bulk.missing_indexes(services.session) == []
+
+    # Seven records and no e-cert yet: auto defers.
+    assert bulk.defer_indexes(services.session, work) == list(DEFERRABLE_INDEXES)
+    assert bulk.missing_indexes(services.session) == list(DEFERRABLE_INDEXES)
+    assert bulk.defer_indexes(services.session, work, bulk.IndexMode.DEFER) == []  # gone already
+    assert _run(services, runtime).issued == 7
+    holder = ledger["practitioners"][0].id_number
+    found = [e.id for e in services.issuance.repo.search(holder_code=holder)]
+    assert len(found) == 1  # read without the index: slower, the same answer
+
+    assert bulk.restore_indexes(services.session) == list(DEFERRABLE_INDEXES)
+    assert _lookup_indexes(services) == before  # as the migrations made them
+    assert bulk.restore_indexes(services.session) == []
+    assert [e.id for e in services.issuance.repo.search(holder_code=holder)] == found
+    # Now the e-certs outnumber the records: a rerun keeps the indexes.
+    assert bulk.defer_indexes(services.session, bulk.plan(services.session, slice_size=5)) == []
+    assert bulk.missing_indexes(services.session) == []
+
+
+def test_a_reading_transaction_keeps_the_indexes_on_postgresql_only(
+    services: Services, engine: Engine
+) -> None:
+    _province(services)
+    postgresql = engine.dialect.name == "postgresql"
+    repo = BulkRepository(services.session)
+    with read_transaction(make_sessionmaker(engine)) as other:
+        # Another transaction reading e-certs: a report, an export.
+        assert other.scalar(select(func.count()).select_from(Ecert)) == 0
+        started = time.monotonic()
+        dropped = repo.drop_deferrable_indexes(lock_timeout=0.3)
+        waited = time.monotonic() - started
+    if postgresql:
+        # DROP INDEX needs the whole table: it waited its 0.3 s, then gave up and kept them.
+        assert dropped is None and waited >= 0.3
+        assert repo.missing_deferrable_indexes() == []
+        # The caller's transaction is intact (the savepoint took the failure).
+        assert repo.ecert_count() == 0
+        assert repo.drop_deferrable_indexes() == list(DEFERRABLE_INDEXES)
+    else:
+        # In WAL mode a reader does not stand in the way of the writer's schema change.
+        assert dropped == list(DEFERRABLE_INDEXES)
+    assert repo.missing_deferrable_indexes() == list(DEFERRABLE_INDEXES)
 
 
 def test_scope_by_type_and_authority(services: Services, runtime: Runtime) -> None:

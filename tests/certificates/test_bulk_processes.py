@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from roadcert.certificates import bulk
+from roadcert.certificates.bulk_repository import DEFERRABLE_INDEXES
 from roadcert.certificates.models import Ecert
 from roadcert.config import Environment, Settings
 from roadcert.crypto import cbor, sm, x509
@@ -144,7 +146,7 @@ def _issue(province: Province, tmp_path: Path, *extra: str) -> subprocess.Popen[
 def test_killed_run_resumes_with_every_certificate_issued_once(
     province: Province, tmp_path: Path
 ) -> None:
-    run = _issue(province, tmp_path)
+    run = _issue(province, tmp_path, "--indexes", "defer")
     deadline = time.monotonic() + 120
     # Poll often: signing the whole ledger takes a few tenths of a second once the first batch
     # is in, so the kill must follow the first commit closely to land part-way (the pause
@@ -157,6 +159,9 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
     run.wait(timeout=30)
     killed_at = _count(province)
     assert 0 < killed_at < province.expected, "the run must be stopped part-way"
+    with province.runtime.unit_of_work("test") as svc:
+        # Killed before its end, the run could not build the indexes it left out.
+        assert bulk.missing_indexes(svc.session) == list(DEFERRABLE_INDEXES)
 
     resumed = _roadcert(
         province, tmp_path, "issue", "--all", "--json", "--workers", "2", "--slice-size", "20"
@@ -166,6 +171,9 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
     assert summary["refused"] == 0
     assert summary["issued"] + summary["existing"] == province.expected
     assert summary["existing"] >= killed_at
+    # Too small to defer them itself, the rerun builds the indexes the killed run left out.
+    assert summary["indexes_deferred"] == []
+    assert summary["indexes_rebuilt"] == list(DEFERRABLE_INDEXES)
     with province.runtime.unit_of_work("test") as svc:
         ecerts = svc.session.scalars(select(Ecert)).all()
         assert len(ecerts) == province.expected
@@ -173,6 +181,7 @@ def test_killed_run_resumes_with_every_certificate_issued_once(
         assert None not in keys and len(set(keys)) == len(keys)
         assert {e.version for e in ecerts} == {1}
         assert len({(e.authority_id, e.status_index) for e in ecerts}) == len(ecerts)
+        assert bulk.missing_indexes(svc.session) == []
         record = svc.session.get(KeyRecord, ecerts[0].signing_key_id)
         assert record is not None
         public = x509.load(record.certificate).public_key

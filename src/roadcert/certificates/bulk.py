@@ -49,6 +49,7 @@ from concurrent.futures import (
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from itertools import zip_longest
 from multiprocessing import get_context
 from pathlib import Path
@@ -97,6 +98,9 @@ SIGN_GROUP = 64
 MAX_WRITE_ATTEMPTS = 5
 #: Operators whose findings a worker remembers (a few tens of MB at most).
 OPERATOR_CACHE_SIZE = 200_000
+#: ``IndexMode.AUTO`` defers ``DEFERRABLE_INDEXES`` for a run over at least this many ledger
+#: records, and more records than e-certs already stored: a migration, not a day's changes.
+DEFER_INDEXES_FROM = 100_000
 
 Clock = Callable[[], datetime]
 
@@ -216,6 +220,47 @@ def plan(
         ]
         slices += [piece for turn in zip_longest(*runs) for piece in turn if piece is not None]
     return Plan(slices, enabled, disabled)
+
+
+# -- indexes built after the run -------------------------------------------------------------
+
+
+class IndexMode(StrEnum):
+    """Whether a run maintains ``DEFERRABLE_INDEXES`` as it writes or builds them at its end."""
+
+    AUTO = "auto"  # defer for a large run (``DEFER_INDEXES_FROM``)
+    DEFER = "defer"
+    KEEP = "keep"
+
+
+def defer_indexes(
+    session: Session, work: Plan, mode: IndexMode = IndexMode.AUTO
+) -> list[str] | None:
+    """Drop ``DEFERRABLE_INDEXES`` before a run when ``mode`` says so; the names dropped, or
+    None when PostgreSQL's table lock was not free within a few seconds (they are then kept).
+
+    The run's end builds them again (``restore_indexes``); so does the next run, or
+    ``roadcert serve`` starting, if this one is killed. Until then finding a holder's e-certs
+    and the expiry sweep read the whole table: slower, never wrong.
+    """
+    if mode is IndexMode.KEEP or not work.slices:
+        return []
+    repo = BulkRepository(session)
+    if mode is IndexMode.AUTO and (
+        work.records < DEFER_INDEXES_FROM or work.records <= repo.ecert_count()
+    ):
+        return []
+    return repo.drop_deferrable_indexes()
+
+
+def missing_indexes(session: Session) -> list[str]:
+    """Which of ``DEFERRABLE_INDEXES`` the database lacks (a large run is going on, or died)."""
+    return BulkRepository(session).missing_deferrable_indexes()
+
+
+def restore_indexes(session: Session) -> list[str]:
+    """Build whichever of ``DEFERRABLE_INDEXES`` is missing; the names built."""
+    return BulkRepository(session).create_missing_indexes()
 
 
 # -- results -------------------------------------------------------------------------------------
