@@ -188,6 +188,11 @@ class BulkRepository:
 
         Returns (people, qualifications by practitioner id, entries by practitioner id, in
         date order).
+
+        The joined practitioners' id range is stated again although the join implies it:
+        PostgreSQL carries equalities across a join, not ranges, and without it hashed every
+        practitioner of the authority for each slice (358 ms a slice instead of 7 ms at 53,000
+        practitioners; most of the server's share of a million-certificate run).
         """
         people = self._rows(
             select(
@@ -220,6 +225,7 @@ class BulkRepository:
             )
             .join(Practitioner, Practitioner.id == Qualification.practitioner_id)
             .where(Qualification.practitioner_id.between(first, last))
+            .where(Practitioner.id.between(first, last))  # see the docstring
             .where(Practitioner.authority_id.in_(list(authority_ids)))
             .order_by(Qualification.practitioner_id, Qualification.category)
         ):
@@ -234,6 +240,7 @@ class BulkRepository:
             )
             .join(Practitioner, Practitioner.id == PractitionerEntry.practitioner_id)
             .where(PractitionerEntry.practitioner_id.between(first, last))
+            .where(Practitioner.id.between(first, last))
             .where(Practitioner.authority_id.in_(list(authority_ids)))
             .order_by(PractitionerEntry.practitioner_id, PractitionerEntry.entry_date)
         ):
