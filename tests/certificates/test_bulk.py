@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy import Engine, func, insert, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from roadcert.catalog.types import (
@@ -192,6 +192,23 @@ def test_a_reading_transaction_keeps_the_indexes_on_postgresql_only(
         # In WAL mode a reader does not stand in the way of the writer's schema change.
         assert dropped == list(DEFERRABLE_INDEXES)
     assert repo.missing_deferrable_indexes() == list(DEFERRABLE_INDEXES)
+
+
+def test_slice_reads_plan_for_index_lookups_only_in_their_transaction(
+    services: Services, engine: Engine
+) -> None:
+    session = services.session
+    postgresql = engine.dialect.name == "postgresql"
+    before = session.scalar(text("SHOW random_page_cost")) if postgresql else None
+    session.rollback()
+    BulkRepository(session).prefer_index_lookups()
+    if postgresql:
+        assert session.scalar(text("SHOW random_page_cost")) == "1.1"
+        session.rollback()
+        # SET LOCAL: the connection goes back to the pool as it was.
+        assert session.scalar(text("SHOW random_page_cost")) == before
+    else:
+        assert not session.in_transaction()  # nothing to tell SQLite's planner
 
 
 def test_scope_by_type_and_authority(services: Services, runtime: Runtime) -> None:

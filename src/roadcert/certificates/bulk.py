@@ -480,6 +480,7 @@ class SliceIssuer:
 
     def _read(self, session: Session, piece: Slice, result: SliceResult) -> list[_Source]:
         repo = BulkRepository(session)
+        repo.prefer_index_lookups()
         self._load_context(session, piece.authority_ids)
         existing = repo.current_keys(piece.kind, piece.first_id, piece.last_id, piece.authority_ids)
         sources: list[_Source]

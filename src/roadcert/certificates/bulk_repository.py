@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Index, Table, func, inspect, select
+from sqlalchemy import Index, Table, func, inspect, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.schema import CreateIndex, DropIndex
@@ -109,6 +109,20 @@ class BulkRepository:
         return self.session.scalars(select(Authority).order_by(Authority.id)).all()
 
     # -- one slice ---------------------------------------------------------------------------
+
+    def prefer_index_lookups(self) -> None:
+        """Plan the rest of this transaction's queries for a ledger held in memory or on SSD
+        (PostgreSQL ``SET LOCAL random_page_cost = 1.1``; nothing on SQLite).
+
+        A slice is a few thousand records, each joined to its operator (licence, photo) by
+        primary key. At the server's default cost of a random page (4, a spinning disk)
+        PostgreSQL read all 100,000 operators and hashed them for every slice instead of
+        looking up the slice's few thousand: 82 ms against 19-30 ms a slice, and parallel
+        workers started for each. 1.1 is the value PostgreSQL's documentation suggests when
+        random reads cost little more than sequential ones.
+        """
+        if self.session.get_bind().dialect.name == "postgresql":
+            self.session.execute(text("SET LOCAL random_page_cost = 1.1"))
 
     def licences(
         self, first: int, last: int, authority_ids: Collection[int], type_code: str | None
