@@ -7,7 +7,8 @@ Runs the three commands a province runs (``roadcert synth``, ``roadcert import``
 - issuance as a ratio to this machine's SM2 signing limit: ``openssl speed sm2`` sign/s (one
   core) × cores, from the mean of two measurements taken just before and just after each
   backend's issuance (the cores' speed drifts on a shared virtual machine; both are printed);
-- where issuance time went (read, build, encode, sign, write: seconds summed over workers);
+- where issuance time went (read, build, encode, sign, write: seconds summed over workers),
+  and with PostgreSQL on this machine the CPU its server's processes used meanwhile (/proc);
 - peak memory of each command's whole process tree (parent and worker processes), sampled from
   /proc every 0.2 s;
 - the database size and the counts (rows, rejected, non-standard, e-certs, refused).
@@ -160,6 +161,8 @@ class Result:
     issue_peak_mb: float = 0.0
     time_split: dict[str, float] = field(default_factory=dict)
     database_mb: float | None = None
+    # CPU seconds of the PostgreSQL server's processes during issuance, when it runs here.
+    server_cpu: float | None = None
 
 
 def _environment(url: str, data_dir: Path) -> dict[str, str]:
@@ -199,7 +202,11 @@ def run_backend(
         command += ["--workers", str(args.workers)]
     log(f"{backend}: openssl speed sm2 before issuing …")
     result.openssl_before = _openssl_sign()
+    server_before = server_cpu_seconds() if backend == "postgresql" else None
     issued = run(command, env, work)
+    server_after = server_cpu_seconds() if backend == "postgresql" else None
+    if server_before is not None and server_after is not None:
+        result.server_cpu = server_after - server_before
     log(f"{backend}: openssl speed sm2 after issuing …")
     result.openssl_after = _openssl_sign()
     figures = json.loads(issued.stdout)
@@ -218,6 +225,28 @@ def run_backend(
     if backend == "sqlite":
         result.database_mb = sum(f.stat().st_size for f in work.glob("bench.db*")) / 2**20
     return result
+
+
+def server_cpu_seconds() -> float | None:
+    """CPU seconds used so far by this machine's PostgreSQL processes, from /proc: each one's
+    own time plus that of its children that have ended (a connection's backend exits at its
+    end and its time passes to the postmaster). None when no such process is seen (a server
+    elsewhere, or no /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total, seen = 0, False
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            if Path(f"/proc/{entry}/comm").read_text().strip() != "postgres":
+                continue
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        # utime, stime, cutime, cstime: fields 14-17 of stat(5), 11-14 after the name.
+        total += sum(int(value) for value in fields[11:15])
+        seen = True
+    return total / ticks if seen else None
 
 
 def _openssl_sign() -> float | None:
@@ -398,6 +427,12 @@ def main() -> None:
         size = f"; database {r.database_mb:,.0f} MB" if r.database_mb else ""
         print(f"  {r.backend}: {parts}; CPU {total * per:,.0f} µs an e-cert")
         print(f"  {r.backend}: wait {wait:,.1f}{size}")
+        if r.server_cpu is not None:
+            print(
+                f"  {r.backend}: the server's processes {r.server_cpu:,.1f} CPU s"
+                f" ({r.server_cpu * per:,.0f} µs an e-cert, {r.server_cpu / total:.2f} of the"
+                " workers' CPU) on the same cores"
+            )
         print(f"  {r.backend} refused by reason: {r.refused_by_code}")
 
 
