@@ -204,6 +204,30 @@ def test_serve_first_builds_the_indexes_a_killed_bulk_run_left_out(
         engine.dispose()
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://postgres@127.0.0.1:1/test?connect_timeout=3",  # nothing listens
+        "sqlite:////nonexistent-directory/roadcert.db",  # cannot be opened
+    ],
+)
+@pytest.mark.parametrize("command", [("keys", "list"), ("issue", "--all", "--json")])
+def test_a_database_out_of_reach_is_a_clean_refusal(
+    url: str, command: tuple[str, ...], tmp_path: Path
+) -> None:
+    cli = Cli(
+        {
+            "ROADCERT_ENV": "test",
+            "ROADCERT_DATA_DIR": str(tmp_path),
+            "ROADCERT_PROVINCE_CODE": "220000",
+            "ROADCERT_DATABASE_URL": url,
+        },
+        tmp_path,
+    )
+    refusal = _refusal(cli(*command), exit_code=1)
+    assert "database.error" in refusal and "数据库操作失败" in refusal
+
+
 def test_user_commands(cli: Cli, demo: Result) -> None:
     env = {"ROADCERT_NEW_PASSWORD": "inspector-2026"}
     cli.env.update(env)

@@ -27,6 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from roadcert import present
 from roadcert.accounts.models import Role
@@ -101,6 +102,10 @@ def unit_of_work(actor: str = "cli", *, read_only: bool = False) -> Iterator[Ser
     except ValidationError as exc:
         refusal = validation_error(list(exc.errors()))
         fail(refusal.message, refusal.code, 2)
+    except SQLAlchemyError as exc:
+        # The database unreachable, locked or refusing: the driver's first line says which.
+        cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        fail(f"数据库操作失败：{cause[0] if cause else type(exc).__name__}", "database.error", 1)
     finally:
         runtime.engine.dispose()
 
