@@ -69,3 +69,21 @@ def test_what_a_read_transaction_writes_is_not_kept(sessions: sessionmaker[Sessi
     with read_transaction(sessions) as session:
         session.execute(text("INSERT INTO t VALUES (4)"))
     assert _count(sessions) == 1
+
+
+def test_bytes_and_none_are_stored_as_blob_and_null(path: Path) -> None:
+    # make_engine registers sqlite3 adapters that hand bytes, memoryview and None over
+    # unchanged (roadcert.db._bind_without_adaptation): what is stored must not change.
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE b (x, y, z)"))
+            conn.exec_driver_sql(
+                "INSERT INTO b VALUES (?, ?, ?)", (b"\x00\xffsigned", memoryview(b"sig"), None)
+            )
+            row = conn.exec_driver_sql(
+                "SELECT typeof(x), typeof(y), typeof(z), x, y, z FROM b"
+            ).one()
+    finally:
+        engine.dispose()
+    assert tuple(row) == ("blob", "blob", "null", b"\x00\xffsigned", b"sig", None)
