@@ -33,13 +33,15 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 
+from roadcert.kit.chinatime import iso_date
+
 
 @dataclass(frozen=True)
 class _Conversion:
     """How a table's rows become the driver's tuples on one dialect, worked out once."""
 
     names: list[str]
-    # SQLite DATE columns: SQLAlchemy writes YYYY-MM-DD, which date.isoformat() gives in C.
+    # SQLite DATE columns: SQLAlchemy writes YYYY-MM-DD, which date.isoformat() gives (iso_date).
     dates: list[int]
     date_processor: Callable[[Any], Any] | None
     # Every other column with a bind processor.
@@ -216,7 +218,7 @@ def _tuples(
         for index in dates:
             value = values[index]
             if value.__class__ is date:
-                values[index] = value.isoformat()
+                values[index] = iso_date(value)
             elif value is not None:
                 assert date_processor is not None
                 values[index] = date_processor(value)  # a datetime, say: SQLAlchemy's way

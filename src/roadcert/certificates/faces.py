@@ -15,6 +15,7 @@ from typing import Any, Protocol
 from roadcert.catalog import codes
 from roadcert.catalog.types import CATALOGUE, CertificateType
 from roadcert.crypto import cbor
+from roadcert.kit.chinatime import iso_date
 from roadcert.registry.models import EntryKind
 
 # What the faces read of the ledger. The ORM records fit these, and so do the plain rows bulk
@@ -206,9 +207,9 @@ def licence_content(
         "address": operator.address,
         "business_scope": scope_text(licence.business_scopes),
         "authority": authority.name,
-        "valid_from": licence.valid_from.isoformat(),
-        "valid_until": licence.valid_until.isoformat(),
-        "issue_date": licence.issue_date.isoformat(),
+        "valid_from": iso_date(licence.valid_from),
+        "valid_until": iso_date(licence.valid_until),
+        "issue_date": iso_date(licence.issue_date),
     }
     keys = {item.key for item in cert_type.face}
     if "dangerous_goods_classes" in keys:
@@ -262,11 +263,11 @@ def transport_content(
         "seats_tonnage": seats_tonnage_text(vehicle.seats, vehicle.tonnage_kg),
         "business_scope": scope_text(vehicle.business_scopes),
         "dimensions": f"{vehicle.length_mm}×{vehicle.width_mm}×{vehicle.height_mm}mm",
-        "issue_date": vehicle.issue_date.isoformat(),
-        "valid_from": vehicle.valid_from.isoformat(),
-        "valid_until": vehicle.valid_until.isoformat(),
+        "issue_date": iso_date(vehicle.issue_date),
+        "valid_from": iso_date(vehicle.valid_from),
+        "valid_until": iso_date(vehicle.valid_until),
         "authority": authority.name,
-        "review_valid_until": vehicle.review_valid_until.isoformat()
+        "review_valid_until": iso_date(vehicle.review_valid_until)
         if vehicle.review_valid_until
         else "",
         "technical_grade": label(codes.TechnicalGrade, vehicle.technical_grade),
@@ -296,7 +297,7 @@ def qualification_content(
     values: dict[str, Any] = {
         "name": person.name,
         "sex": label(codes.Sex, person.sex),
-        "birth_date": person.birth_date.isoformat(),
+        "birth_date": iso_date(person.birth_date),
         "nationality": person.nationality,
         "address": person.address,
         "number": person.certificate_number,
@@ -306,8 +307,8 @@ def qualification_content(
             {
                 "code": q.category,
                 "label": label(codes.QualificationCategory, q.category),
-                "valid_from": q.valid_from.isoformat(),
-                "valid_until": q.valid_until.isoformat(),
+                "valid_from": iso_date(q.valid_from),
+                "valid_until": iso_date(q.valid_until),
             }
             for q in (
                 sorted(qualifications, key=lambda q: q.category)
@@ -315,8 +316,8 @@ def qualification_content(
                 else qualifications
             )
         ],
-        "valid_from": valid_from.isoformat(),
-        "valid_until": valid_until.isoformat(),
+        "valid_from": iso_date(valid_from),
+        "valid_until": iso_date(valid_until),
         "authority": authority.name,
         "continuing_education": _entries(entries, EntryKind.CONTINUING_EDUCATION),
         "integrity_assessment": _entries(entries, EntryKind.INTEGRITY_ASSESSMENT),
@@ -339,7 +340,7 @@ def _entries(entries: Sequence[EntryData], kind: EntryKind) -> str:
     if not entries:
         return ""
     newest = [e for e in entries if e.kind == kind][-3:]
-    return "；".join(f"{e.entry_date.isoformat()} {e.text}" for e in newest)
+    return "；".join(f"{iso_date(e.entry_date)} {e.text}" for e in newest)
 
 
 def metadata(
@@ -353,12 +354,12 @@ def metadata(
         "ZZBS": identifier,
         "ZZBFJG": authority.name,
         "ZZBFJGDM": authority.uscc,
-        "ZZBFRQ": issue_date.isoformat(),
+        "ZZBFRQ": iso_date(issue_date),
         "CZZT": content.holder.name,
         "CZZTDM": content.holder.code,
         "CZZTDMLXDM": content.holder.code_type,
-        "ZZYXQQSRQ": content.valid_from.isoformat(),
-        "ZZYXQJZRQ": content.valid_until.isoformat(),
+        "ZZYXQQSRQ": iso_date(content.valid_from),
+        "ZZYXQJZRQ": iso_date(content.valid_until),
     }
 
 
