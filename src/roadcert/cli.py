@@ -33,7 +33,6 @@ from roadcert import present
 from roadcert.accounts.models import Role
 from roadcert.accounts.service import NewUser
 from roadcert.certificates import bulk
-from roadcert.certificates import queue as issue_queue
 from roadcert.certificates.bulk import SLICE_SIZE
 from roadcert.certificates.collection import (
     CollectionRate,
@@ -878,6 +877,10 @@ def issue_all(
     started = time.perf_counter()
     settings = get_settings()
     if use_queue:
+        # The task queue (procrastinate, psycopg) is imported by the commands that use it:
+        # it is a fifth of the command line's start-up, in every worker process too.
+        from roadcert.certificates import queue as issue_queue
+
         try:  # refuses SQLite before any key is made
             issue_queue.conninfo(settings.resolved_database_url)
         except RoadcertError as exc:
@@ -971,6 +974,8 @@ def issue_all(
 
 
 def _defer(settings: Settings, work: bulk.Plan, as_json: bool) -> None:
+    from roadcert.certificates import queue as issue_queue
+
     try:
         added = issue_queue.defer_plan(settings, work)
         status = issue_queue.queue_status(settings)
@@ -1018,6 +1023,8 @@ def worker(
     可在多台机器上同时运行，各机器须能连到同一数据库并持有同一密钥库。被中断的分片会由
     其他工作进程重新领取，不会重复制发。
     """
+    from roadcert.certificates import queue as issue_queue
+
     settings = get_settings()
     if status_only:
         try:
