@@ -488,30 +488,19 @@ class SliceIssuer:
             rows = repo.licences(
                 piece.first_id, piece.last_id, piece.authority_ids, piece.type_code
             )
-            fields = _fields(rows)
-            sources = [_LicenceSource(row, fields) for row in rows]
+            sources = [_LicenceSource(row) for row in rows]
         elif piece.kind is SourceKind.VEHICLE:
             ride = None
             if piece.type_code is not None:
                 ride = CATALOGUE[piece.type_code] is RIDE_HAILING_TRANSPORT_CERTIFICATE
             rows = repo.vehicles(piece.first_id, piece.last_id, piece.authority_ids, ride)
-            fields = _fields(rows)
-            sources = [_VehicleSource(row, fields) for row in rows]
+            sources = [_VehicleSource(row) for row in rows]
         else:
             people, qualifications, entries = repo.practitioners(
                 piece.first_id, piece.last_id, piece.authority_ids
             )
-            fields = _fields(people)
-            # Worked out once: a row's _fields builds the tuple afresh on every call.
-            qualification_fields = _fields(next(iter(qualifications.values()), []))
             sources = [
-                _PractitionerSource(
-                    row,
-                    fields,
-                    qualifications.get(row.id, []),
-                    qualification_fields,
-                    entries.get(row.id, []),
-                )
+                _PractitionerSource(row, qualifications.get(row.id, []), entries.get(row.id, []))
                 for row in people
             ]
         for source in sources:
@@ -702,20 +691,14 @@ def _signed_group(
 # -- the ledger records of a slice, as issuance sees them ---------------------------------------
 
 
-def _fields(rows: Sequence[Any]) -> tuple[str, ...]:
-    """The column names of a query's rows (all share them)."""
-    return tuple(rows[0]._fields) if rows else ()
-
-
 class _Source:
     """One ledger record of a slice and the certificates it gives rise to."""
 
     kind: SourceKind
     existing: set[str]
 
-    def __init__(self, row: Any, fields: tuple[str, ...]) -> None:
-        self.row = row
-        self.fields = fields  # the row's column names
+    def __init__(self, row: Any) -> None:
+        self.row = row  # a named tuple (BulkRepository reads slices as such)
 
     @property
     def record_key(self) -> str:
@@ -777,7 +760,7 @@ class _OperatedSource(_Source):
         if operator is None:
             operator = cache[values] = _Operator(values)
         # A plain dict: the rules look up a dozen columns, each a method call on a row mapping.
-        findings = [*operator.findings, *own_rules(dict(zip(self.fields, self.row, strict=True)))]
+        findings = [*operator.findings, *own_rules(self.row._asdict())]
         return operator, findings
 
 
@@ -833,17 +816,9 @@ class _VehicleSource(_OperatedSource):
 class _PractitionerSource(_Source):
     kind = SourceKind.PRACTITIONER
 
-    def __init__(
-        self,
-        row: Any,
-        fields: tuple[str, ...],
-        qualifications: list[Any],
-        qualification_fields: tuple[str, ...],
-        entries: list[Any],
-    ) -> None:
-        super().__init__(row, fields)
+    def __init__(self, row: Any, qualifications: list[Any], entries: list[Any]) -> None:
+        super().__init__(row)
         self.qualifications = qualifications
-        self.qualification_fields = qualification_fields
         self.entries = entries
 
     @property
@@ -868,12 +843,9 @@ class _PractitionerSource(_Source):
         row = self.row
 
         def findings() -> list[quality.Finding]:
-            data: dict[str, Any] = dict(zip(self.fields, row, strict=True))
+            data: dict[str, Any] = row._asdict()
             if self.qualifications:
-                names = self.qualification_fields
-                data["qualifications"] = [
-                    dict(zip(names, q, strict=True)) for q in self.qualifications
-                ]
+                data["qualifications"] = [q._asdict() for q in self.qualifications]
             return quality.practitioner_findings(data)
 
         return qualification_content(
