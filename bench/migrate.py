@@ -11,6 +11,9 @@ Runs the three commands a province runs (``roadcert synth``, ``roadcert import``
   and with PostgreSQL on this machine the CPU its server's processes used meanwhile (/proc);
 - peak memory of each command's whole process tree (parent and worker processes), sampled from
   /proc every 0.2 s;
+- how busy the cores were during issuance: before the worker processes started, while they ran
+  and after they ended, and the core-seconds left idle in each phase (from the same samples,
+  with the command's total CPU from the kernel's accounting of its ended children);
 - the database size and the counts (rows, rejected, non-standard, e-certs, refused).
 
 Default size: 100,000 operators with a licence each, 300,000 vehicles and 600,000 practitioners
@@ -27,6 +30,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import secrets
 import shutil
 import subprocess
@@ -74,10 +78,23 @@ def openssl_multi(processes: int, seconds: int = 3) -> float | None:
 # -- measuring a command ---------------------------------------------------------------------------
 
 
-def _tree_rss(root: int) -> int:
-    """Resident memory (bytes) of ``root`` and all its descendants, from /proc."""
+@dataclass
+class TreeSample:
+    """One look at a command's process tree in /proc."""
+
+    rss_bytes: int
+    # CPU seconds of the tree: each live process's own time plus that of its children that
+    # have ended and been waited for (so a worker's time stays counted after it exits).
+    cpu_seconds: float
+    # Live descendants that are not multiprocessing's resource tracker: the worker processes.
+    workers: int
+
+
+def _tree(root: int) -> TreeSample:
+    """Memory, CPU and worker processes of ``root`` and all its descendants, from /proc."""
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
+    cpu: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -89,37 +106,100 @@ def _tree_rss(root: int) -> int:
         pid, ppid = int(entry), int(fields[1])
         children.setdefault(ppid, []).append(pid)
         rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root]
+        # utime, stime, cutime, cstime: fields 14-17 of stat(5), 11-14 after the name.
+        cpu[pid] = sum(int(value) for value in fields[11:15])
+    total_rss, ticks, workers = 0, 0, 0
+    stack = [root]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        total_rss += rss.get(pid, 0)
+        ticks += cpu.get(pid, 0)
         stack += children.get(pid, [])
-    return total
+        if pid != root and not _is_resource_tracker(pid):
+            workers += 1
+    return TreeSample(total_rss, ticks / os.sysconf("SC_CLK_TCK"), workers)
+
+
+def _is_resource_tracker(pid: int) -> bool:
+    try:
+        return b"resource_tracker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+@dataclass
+class Phases:
+    """How busy the cores were before, while and after a command's worker processes ran.
+
+    From samples of its process tree every 0.2 s (so each boundary is known to 0.2 s); the
+    command's total CPU is the kernel's, taken when it has ended."""
+
+    seconds: float
+    cpu_seconds: float
+    before_seconds: float = 0.0  # from the start to the first worker process seen
+    before_cpu: float = 0.0
+    during_seconds: float = 0.0
+    during_cpu: float = 0.0
+    after_seconds: float = 0.0  # from the last worker process gone to the end
+    after_cpu: float = 0.0
+
+    def idle(self, cores: int) -> dict[str, float]:
+        """Core-seconds no process of the command used, by phase."""
+        return {
+            "before": max(0.0, cores * self.before_seconds - self.before_cpu),
+            "during": max(0.0, cores * self.during_seconds - self.during_cpu),
+            "after": max(0.0, cores * self.after_seconds - self.after_cpu),
+        }
+
+
+def _phases(samples: list[tuple[float, TreeSample]], seconds: float, cpu: float) -> Phases:
+    """Cut ``samples`` (time, tree) into the phases before, while and after workers ran."""
+    phases = Phases(seconds=seconds, cpu_seconds=cpu)
+    with_workers = [i for i, (_, sample) in enumerate(samples) if sample.workers]
+    if not with_workers:
+        return phases
+    first, last = with_workers[0], with_workers[-1]
+    start_t, start_cpu = samples[first]
+    end_t, end_cpu = samples[min(last + 1, len(samples) - 1)]
+    phases.before_seconds, phases.before_cpu = start_t, start_cpu.cpu_seconds
+    phases.during_seconds = end_t - start_t
+    phases.during_cpu = end_cpu.cpu_seconds - start_cpu.cpu_seconds
+    phases.after_seconds = max(0.0, seconds - end_t)
+    phases.after_cpu = max(0.0, cpu - end_cpu.cpu_seconds)
+    return phases
 
 
 @dataclass
 class Ran:
-    """One command: wall seconds, peak memory of its process tree, its output."""
+    """One command: wall seconds, peak memory of its process tree, its output, and how busy
+    the cores were."""
 
     seconds: float
     peak_bytes: int
     stdout: str
+    phases: Phases
 
 
 def run(command: list[str], env: dict[str, str], cwd: Path) -> Ran:
-    """Run ``command``, sampling its process tree's memory; fail loudly on a non-zero exit."""
+    """Run ``command``, sampling its process tree's memory and CPU; fail loudly on a non-zero
+    exit."""
     log("$ " + " ".join(command[1:] if command[0] == ROADCERT else command))
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         command, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     peak = 0
+    samples: list[tuple[float, TreeSample]] = []
     stop = threading.Event()
 
     def sample() -> None:
         nonlocal peak
         while not stop.is_set():
-            peak = max(peak, _tree_rss(process.pid))
+            tree = _tree(process.pid)
+            if tree.rss_bytes:  # not yet or no longer readable: not a sample
+                samples.append((time.perf_counter() - started, tree))
+                peak = max(peak, tree.rss_bytes)
             stop.wait(0.2)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -128,9 +208,13 @@ def run(command: list[str], env: dict[str, str], cwd: Path) -> Ran:
     stop.set()
     sampler.join()
     seconds = time.perf_counter() - started
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         raise RuntimeError(f"{command[1]} failed ({process.returncode}): {stderr[-2000:]}")
-    return Ran(seconds, peak, stdout)
+    cpu = (children_after.ru_utime - children_before.ru_utime) + (
+        children_after.ru_stime - children_before.ru_stime
+    )
+    return Ran(seconds, peak, stdout, _phases(samples, seconds, cpu))
 
 
 # -- one backend -----------------------------------------------------------------------------------
@@ -163,6 +247,9 @@ class Result:
     database_mb: float | None = None
     # CPU seconds of the PostgreSQL server's processes during issuance, when it runs here.
     server_cpu: float | None = None
+    # The issue command's process tree: before, while and after its workers ran.
+    issue_phases: dict[str, float] = field(default_factory=dict)
+    issue_idle_core_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _environment(url: str, data_dir: Path) -> dict[str, str]:
@@ -182,7 +269,7 @@ def run_backend(
     export: Path,
     work: Path,
     args: argparse.Namespace,
-    limits: tuple[int, float | None],
+    limits: tuple[int, float | None, int],
 ) -> Result:
     """Import ``export`` into a fresh database at ``url`` and issue every e-cert."""
     result = Result(backend)
@@ -215,12 +302,16 @@ def run_backend(
     result.refused_by_code = figures["refused_by_code"]
     result.issue_seconds = issued.seconds
     result.ecerts_per_s = figures["issued"] / issued.seconds
-    workers, parallel = limits
+    workers, parallel, _ = limits
     around = [x for x in (result.openssl_before, result.openssl_after) if x]
     limit = sum(around) / len(around) * workers if around else None
     result.ratio_to_machine = result.ecerts_per_s / limit if limit else None
     result.ratio_to_parallel = result.ecerts_per_s / parallel if parallel else None
     result.issue_peak_mb = issued.peak_bytes / 2**20
+    result.issue_phases = {k: round(v, 2) for k, v in asdict(issued.phases).items()}
+    result.issue_idle_core_seconds = {
+        k: round(v, 1) for k, v in issued.phases.idle(limits[2]).items()
+    }
     result.time_split = figures["time_split"]
     if backend == "sqlite":
         result.database_mb = sum(f.stat().st_size for f in work.glob("bench.db*")) / 2**20
@@ -270,6 +361,11 @@ def postgres_schema(url: str) -> tuple[str, Any]:
         admin.dispose()
 
     return f"{url}{separator}options=-csearch_path%3D{schema}", drop
+
+
+def _cores(seconds: float, cpu: float) -> str:
+    """Cores a phase kept busy on average."""
+    return f"{cpu / seconds:.2f}" if seconds > 0 else "—"
 
 
 # -- main ------------------------------------------------------------------------------------------
@@ -339,7 +435,7 @@ def main() -> None:
                     export,
                     work,
                     args,
-                    (workers, parallel),
+                    (workers, parallel, cores),
                 )
             )
             continue
@@ -349,7 +445,9 @@ def main() -> None:
             log(f"postgresql: not reachable ({exc}); skipped")
             continue
         try:
-            results.append(run_backend(backend, url, export, work, args, (workers, parallel)))
+            results.append(
+                run_backend(backend, url, export, work, args, (workers, parallel, cores))
+            )
         finally:
             drop()
     if args.keep is None:
@@ -434,6 +532,26 @@ def main() -> None:
                 " workers' CPU) on the same cores"
             )
         print(f"  {r.backend} refused by reason: {r.refused_by_code}")
+    print()
+    print(
+        f"how busy the {cores} cores were during issuance (the command's process tree, sampled"
+        " every 0.2 s; idle: core-seconds none of its processes used, which on PostgreSQL"
+        " here includes the server's share):"
+    )
+    for r in results:
+        ph = r.issue_phases
+        if not ph or not ph.get("during_seconds"):
+            continue
+        idle = r.issue_idle_core_seconds
+        print(
+            f"  {r.backend}: before the workers {ph['before_seconds']:.1f} s at"
+            f" {_cores(ph['before_seconds'], ph['before_cpu'])} cores (idle"
+            f" {idle['before']:.1f}); with them {ph['during_seconds']:.1f} s at"
+            f" {_cores(ph['during_seconds'], ph['during_cpu'])} (idle {idle['during']:.1f});"
+            f" after them {ph['after_seconds']:.1f} s at"
+            f" {_cores(ph['after_seconds'], ph['after_cpu'])} (idle {idle['after']:.1f});"
+            f" in all {ph['cpu_seconds'] / ph['seconds']:.2f} cores of {cores}"
+        )
 
 
 if __name__ == "__main__":
