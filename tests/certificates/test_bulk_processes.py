@@ -10,10 +10,12 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -224,3 +226,34 @@ def test_queue_spreads_the_run_over_worker_processes(province: Province, tmp_pat
     assert _count(province) == province.expected
     status = _roadcert(province, tmp_path, "worker", "--status", "--json")
     assert json.loads(status.stdout)["succeeded"] == deferred["slices"]
+
+
+def test_a_slice_is_read_while_another_connection_holds_the_sqlite_write_lock(
+    tmp_path: Path,
+) -> None:
+    # Workers read their next slice while another worker's batch holds SQLite's single write
+    # lock: the read is a snapshot and must not queue behind it (a slice whose e-certs all
+    # exist only reads, so the run returns without writing).
+    url = f"sqlite:///{tmp_path / 'province.db'}"
+    upgrade(url)
+    province = _build(url, tmp_path, operators=2, people=4)
+    runtime = province.runtime
+    with runtime.unit_of_work("test") as svc:
+        work = bulk.plan(svc.session, slice_size=50)
+        bulk.ensure_keys(svc.session, svc.keys, work.authorities)
+    issuer = bulk.SliceIssuer(runtime.sessions, runtime.store, runtime.settings)
+    assert sum(issuer.run(piece).issued for piece in work.slices) == province.expected
+
+    holder = sqlite3.connect(tmp_path / "province.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    pool = ThreadPoolExecutor(1)
+    try:
+        reread = pool.submit(lambda: [issuer.run(piece) for piece in work.slices])
+        # A read that took the write lock would wait out busy_timeout (30 s), then fail.
+        results = reread.result(timeout=10)
+    finally:
+        holder.rollback()  # before waiting for the thread, which may be queued behind it
+        holder.close()
+        pool.shutdown()
+    assert sum(r.existing for r in results) == province.expected
+    assert sum(r.issued for r in results) == 0
