@@ -240,8 +240,10 @@ class Result:
     # minutes), so the limit is taken from the mean of the two, measured around the run itself.
     openssl_before: float | None = None
     openssl_after: float | None = None
-    ratio_to_machine: float | None = None  # ÷ (openssl one core × workers): the issue's limit
-    ratio_to_parallel: float | None = None  # ÷ openssl -multi workers: what the CPUs gave
+    # ÷ (openssl one core × signing cores): the issue's limit; the cores that sign are the
+    # workers, but no more than the machine has.
+    ratio_to_machine: float | None = None
+    ratio_to_parallel: float | None = None  # ÷ openssl -multi (signing cores): what they gave
     issue_peak_mb: float = 0.0
     time_split: dict[str, float] = field(default_factory=dict)
     database_mb: float | None = None
@@ -302,9 +304,9 @@ def run_backend(
     result.refused_by_code = figures["refused_by_code"]
     result.issue_seconds = issued.seconds
     result.ecerts_per_s = figures["issued"] / issued.seconds
-    workers, parallel, _ = limits
+    signing, parallel, _ = limits
     around = [x for x in (result.openssl_before, result.openssl_after) if x]
-    limit = sum(around) / len(around) * workers if around else None
+    limit = sum(around) / len(around) * signing if around else None
     result.ratio_to_machine = result.ecerts_per_s / limit if limit else None
     result.ratio_to_parallel = result.ecerts_per_s / parallel if parallel else None
     result.issue_peak_mb = issued.peak_bytes / 2**20
@@ -389,10 +391,12 @@ def main() -> None:
     workers = args.workers or cores
     log("reference: openssl speed -seconds 3 sm2 (one core) …")
     version, openssl_sign, _ = openssl_speed()
-    log(f"reference: openssl speed -seconds 3 -multi {workers} sm2 …")
-    parallel = openssl_multi(workers)
+    # More workers than cores sign no faster than the cores: the limit counts at most those.
+    signing = min(workers, cores)
+    log(f"reference: openssl speed -seconds 3 -multi {signing} sm2 …")
+    parallel = openssl_multi(signing)
     in_process = sm_sign_rate()
-    limit = openssl_sign * workers if openssl_sign else None
+    limit = openssl_sign * signing if openssl_sign else None
 
     root = args.keep or Path(tempfile.mkdtemp(prefix="roadcert-migrate-"))
     root.mkdir(parents=True, exist_ok=True)
@@ -435,7 +439,7 @@ def main() -> None:
                     export,
                     work,
                     args,
-                    (workers, parallel, cores),
+                    (signing, parallel, cores),
                 )
             )
             continue
@@ -446,7 +450,7 @@ def main() -> None:
             continue
         try:
             results.append(
-                run_backend(backend, url, export, work, args, (workers, parallel, cores))
+                run_backend(backend, url, export, work, args, (signing, parallel, cores))
             )
         finally:
             drop()
@@ -479,8 +483,9 @@ def main() -> None:
     print(
         f"machine: {cores} CPUs, Python {platform.python_version()}, {version}; "
         f"openssl speed sm2: {openssl_sign:,.1f} sign/s per core → limit "
-        f"{limit:,.0f} sign/s with {workers} workers; roadcert.crypto.sm.sign in process: "
-        f"{in_process:,.0f}/s; openssl speed -multi {workers}: "
+        f"{limit:,.0f} sign/s on {signing} cores ({workers} workers); "
+        f"roadcert.crypto.sm.sign in process: "
+        f"{in_process:,.0f}/s; openssl speed -multi {signing}: "
         f"{parallel or 0:,.0f} sign/s together"
     )
     print(
@@ -507,7 +512,7 @@ def main() -> None:
     for r in results:
         print(
             f"  {r.backend}: openssl speed sm2 around the issuance: {r.openssl_before or 0:,.1f}"
-            f" before, {r.openssl_after or 0:,.1f} after; ÷ limit uses their mean × {workers}"
+            f" before, {r.openssl_after or 0:,.1f} after; ÷ limit uses their mean × {signing}"
         )
     print()
     print(
