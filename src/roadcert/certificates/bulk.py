@@ -3,8 +3,9 @@
 The work is cut into slices: a run of ids of one kind of ledger record (licences, vehicles,
 practitioners) of one authority. A slice is issued in three steps:
 
-1. **read**, in one short transaction: the slice's records as plain rows (a few set queries,
-   no ORM objects) and the current keys of the e-certs already made from them;
+1. **read**, in one short read transaction (a snapshot; on SQLite it does not take the write
+   lock): the slice's records as plain rows (a few set queries, no ORM objects) and the
+   current keys of the e-certs already made from them;
 2. **sign**, outside any transaction: for every target without a current version, the same
    preconditions and content as ``IssuanceService.issue`` (the shared functions of
    certificates/service.py), a GB/T 36904 identifier, deterministic CBOR, the SM2 signature;
