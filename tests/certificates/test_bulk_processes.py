@@ -255,5 +255,6 @@ def test_a_slice_is_read_while_another_connection_holds_the_sqlite_write_lock(
         holder.rollback()  # before waiting for the thread, which may be queued behind it
         holder.close()
         pool.shutdown()
+        runtime.engine.dispose()
     assert sum(r.existing for r in results) == province.expected
     assert sum(r.issued for r in results) == 0
