@@ -304,16 +304,14 @@ def run_backend(
     result.refused_by_code = figures["refused_by_code"]
     result.issue_seconds = issued.seconds
     result.ecerts_per_s = figures["issued"] / issued.seconds
-    signing, parallel, _ = limits
+    signing, parallel, cores = limits
     around = [x for x in (result.openssl_before, result.openssl_after) if x]
     limit = sum(around) / len(around) * signing if around else None
     result.ratio_to_machine = result.ecerts_per_s / limit if limit else None
     result.ratio_to_parallel = result.ecerts_per_s / parallel if parallel else None
     result.issue_peak_mb = issued.peak_bytes / 2**20
     result.issue_phases = {k: round(v, 2) for k, v in asdict(issued.phases).items()}
-    result.issue_idle_core_seconds = {
-        k: round(v, 1) for k, v in issued.phases.idle(limits[2]).items()
-    }
+    result.issue_idle_core_seconds = {k: round(v, 1) for k, v in issued.phases.idle(cores).items()}
     result.time_split = figures["time_split"]
     if backend == "sqlite":
         result.database_mb = sum(f.stat().st_size for f in work.glob("bench.db*")) / 2**20
